@@ -1,0 +1,135 @@
+"""The mathematics of the Gaussian-Bernoulli RBM as pure functions on tensors.
+
+Parameterisation (SPEC.md, seed 000 with learnable sigma): ``W`` has shape
+(M, D), ``b`` (D,), ``c`` (M,), ``log_sigma`` (D,), sigma = exp(log_sigma).
+
+    p(h_j = 1 | v) = sigmoid(c_j + sum_i W_ji v_i / sigma_i^2)
+    p(v | h)       = Normal(b + W^T h, diag(sigma^2))
+    F(v)           = sum_i (v_i - b_i)^2 / (2 sigma_i^2) - sum_j softplus(c_j + ...)
+
+Nothing here touches NumPy, the estimator or global random state: every random
+draw takes an explicit ``torch.Generator``.
+"""
+
+from typing import NamedTuple
+
+import torch
+from torch.nn.functional import softplus
+
+
+class RBMParams(NamedTuple):
+    """The four parameter tensors of one model, on one device, in one dtype."""
+
+    W: torch.Tensor
+    b: torch.Tensor
+    c: torch.Tensor
+    log_sigma: torch.Tensor
+
+    @property
+    def inv_var(self):
+        return torch.exp(-2.0 * self.log_sigma)
+
+    @property
+    def sigma(self):
+        return torch.exp(self.log_sigma)
+
+
+def hidden_logits(v, W, c, inv_var):
+    """Pre-sigmoid hidden activations ``c + W (v / sigma^2)``, shape (n, M)."""
+    return torch.addmm(c, v * inv_var, W.T)
+
+
+def hidden_probs(v, W, c, inv_var):
+    """``p(h = 1 | v)``, shape (n, M)."""
+    return torch.sigmoid(hidden_logits(v, W, c, inv_var))
+
+
+def visible_mean(h, W, b):
+    """Mean of ``p(v | h)``: ``b + h W``, shape (n, D). It does not involve sigma."""
+    return torch.addmm(b, h, W)
+
+
+def sample_hidden(p, generator):
+    """Bernoulli draws with probabilities ``p``."""
+    return torch.bernoulli(p, generator=generator)
+
+
+def sample_visible(mean, sigma, generator):
+    """Draws from ``Normal(mean, diag(sigma^2))``."""
+    noise = torch.randn(
+        mean.shape, generator=generator, dtype=mean.dtype, device=mean.device
+    )
+    return torch.addcmul(mean, noise, sigma)
+
+
+def free_energy(v, params):
+    """``F(v)`` per row; ``log p(v) = -F(v) - log Z``."""
+    inv_var = params.inv_var
+    visible_term = 0.5 * ((v - params.b) ** 2 * inv_var).sum(dim=1)
+    hidden_term = softplus(hidden_logits(v, params.W, params.c, inv_var)).sum(dim=1)
+    return visible_term - hidden_term
+
+
+def gibbs_chain(p, params, n_steps, generator, *, inv_var=None, sigma=None):
+    """Run ``n_steps`` of block Gibbs sampling h -> v -> h.
+
+    Starts from hidden probabilities ``p`` (those of the chain's current
+    visible state) so that callers who already have them do not pay for them
+    twice.
+
+    Returns
+    -------
+    v : Tensor (n, D)
+        The last visible sample.
+    p : Tensor (n, M)
+        ``p(h = 1 | v)`` at that sample.
+    first_mean : Tensor (n, D)
+        ``b + W^T h`` of the first step (the one-step sampled reconstruction).
+    """
+    inv_var = params.inv_var if inv_var is None else inv_var
+    sigma = params.sigma if sigma is None else sigma
+    first_mean = None
+    for _ in range(n_steps):
+        mean = visible_mean(sample_hidden(p, generator), params.W, params.b)
+        if first_mean is None:
+            first_mean = mean
+        v = sample_visible(mean, sigma, generator)
+        p = hidden_probs(v, params.W, params.c, inv_var)
+    return v, p, first_mean
+
+
+def contrastive_gradients(
+    v_pos, p_pos, v_neg, p_neg, params, *, inv_var, learn_sigma, weight_decay
+):
+    """Closed-form gradient of ``mean F(v_pos) - mean F(v_neg)`` (+ L2 on W).
+
+    ``p_pos`` and ``p_neg`` are ``p(h = 1 | v)`` at the two sets of rows. The
+    negative rows are constants (as after ``.detach()`` in the seed notebook).
+
+    The sigma gradient reuses the (M, D) matrix of the W gradient:
+    ``mean_n v_i (p_n W)_i / sigma_i^2 = sum_j W_ji (P^T V / sigma^2)_ji / n``,
+    so learning sigma costs no extra matrix product.
+
+    Returns
+    -------
+    dict of Tensor
+        Gradients keyed ``"W"``, ``"b"``, ``"c"`` and, when ``learn_sigma``,
+        ``"log_sigma"``.
+    """
+    n_pos, n_neg = v_pos.shape[0], v_neg.shape[0]
+    grad_W = torch.mm(p_neg.T, v_neg * inv_var).div_(n_neg)
+    grad_W.addmm_(p_pos.T, v_pos * inv_var, alpha=-1.0 / n_pos)
+    grads = {
+        "W": grad_W,
+        "b": (v_neg.mean(dim=0) - v_pos.mean(dim=0)) * inv_var,
+        "c": p_neg.mean(dim=0) - p_pos.mean(dim=0),
+    }
+    if learn_sigma:
+        sq_pos = ((v_pos - params.b) ** 2).mean(dim=0)
+        sq_neg = ((v_neg - params.b) ** 2).mean(dim=0)
+        grads["log_sigma"] = (sq_neg - sq_pos) * inv_var - 2.0 * (
+            params.W * grad_W
+        ).sum(dim=0)
+    if weight_decay:
+        grad_W.add_(params.W, alpha=weight_decay)
+    return grads

@@ -1,0 +1,132 @@
+"""The torch mathematics against NumPy float64 and brute-force enumeration."""
+
+import numpy as np
+import pytest
+import torch
+from numpy.testing import assert_allclose
+from scipy.special import logsumexp
+
+from sklearn_grbm import _functional as F
+from sklearn_grbm._functional import RBMParams
+
+from . import reference as ref
+
+
+def as_params(W, b, c, sigma):
+    return RBMParams(*(torch.tensor(a) for a in (W, b, c, np.log(sigma))))
+
+
+@pytest.fixture
+def model():
+    return ref.random_model(n_components=5, n_features=4, seed=0, scale=0.7)
+
+
+@pytest.fixture
+def V():
+    return np.random.RandomState(1).normal(size=(30, 4))
+
+
+def test_hidden_probs_match_reference(model, V):
+    W, b, c, sigma = model
+    p = as_params(*model)
+    got = F.hidden_probs(torch.tensor(V), p.W, p.c, p.inv_var).numpy()
+    assert_allclose(got, ref.hidden_probs(V, W, c, sigma), rtol=1e-12)
+
+
+def test_hidden_probs_are_the_marginals_of_the_energy(model, V):
+    # p(h_j = 1 | v) from exp(-E(v, h)) summed over all 2^M hidden states.
+    W, b, c, sigma = model
+    H = ref.all_hidden_states(W.shape[0])
+    p = as_params(*model)
+    got = F.hidden_probs(torch.tensor(V), p.W, p.c, p.inv_var).numpy()
+    for v, p_row in zip(V[:5], got):
+        log_weights = -ref.energy(v, H, W, b, c, sigma)
+        posterior = np.exp(log_weights - logsumexp(log_weights))
+        assert_allclose(posterior @ H, p_row, rtol=1e-10)
+
+
+def test_visible_conditional_is_the_gaussian_of_the_energy(model):
+    # For fixed h, -E(v, h) + E(v', h) = log N(v) - log N(v') with mean b + W^T h.
+    W, b, c, sigma = model
+    H = ref.all_hidden_states(W.shape[0])[[3, 17, 30]]
+    p = as_params(*model)
+    mean = F.visible_mean(torch.tensor(H), p.W, p.b).numpy()
+    assert_allclose(mean, ref.visible_mean(H, W, b), rtol=1e-12)
+    rng = np.random.RandomState(2)
+    for h, mu in zip(H, mean):
+        v1, v2 = rng.normal(size=(2, W.shape[1]))
+        energy_gap = ref.energy(v2, h[None], W, b, c, sigma) - ref.energy(v1, h[None], W, b, c, sigma)
+        log_normal = lambda v: -np.sum((v - mu) ** 2 / (2 * sigma**2))  # noqa: E731
+        assert_allclose(-energy_gap[0], log_normal(v2) - log_normal(v1), rtol=1e-10)
+
+
+def test_free_energy_matches_formula_and_enumeration(model, V):
+    W, b, c, sigma = model
+    got = F.free_energy(torch.tensor(V), as_params(*model)).numpy()
+    assert_allclose(got, ref.free_energy(V, W, b, c, sigma), rtol=1e-12)
+    H = ref.all_hidden_states(W.shape[0])
+    brute = [-logsumexp(-ref.energy(v, H, W, b, c, sigma)) for v in V]
+    assert_allclose(got, brute, rtol=1e-10)
+
+
+def test_free_energy_is_finite_for_huge_inputs(model):
+    huge = np.arange(4, dtype=np.float64)[None] * 1e6
+    assert np.isfinite(F.free_energy(torch.tensor(huge), as_params(*model)).numpy()).all()
+
+
+@pytest.mark.parametrize("learn_sigma", [True, False])
+@pytest.mark.parametrize("weight_decay", [0.0, 0.3])
+def test_closed_form_gradients_match_autograd(model, learn_sigma, weight_decay):
+    rng = np.random.RandomState(3)
+    v_pos = torch.tensor(rng.normal(size=(7, 4)))
+    v_neg = torch.tensor(rng.normal(size=(5, 4)))
+    leaves = [torch.tensor(a, requires_grad=True) for a in (model[0], model[1], model[2], np.log(model[3]))]
+    p = RBMParams(*leaves)
+    loss = F.free_energy(v_pos, p).mean() - F.free_energy(v_neg, p).mean()
+    loss = loss + 0.5 * weight_decay * (p.W**2).sum()
+    loss.backward()
+    with torch.no_grad():
+        inv_var = p.inv_var
+        grads = F.contrastive_gradients(
+            v_pos,
+            F.hidden_probs(v_pos, p.W, p.c, inv_var),
+            v_neg,
+            F.hidden_probs(v_neg, p.W, p.c, inv_var),
+            p,
+            inv_var=inv_var,
+            learn_sigma=learn_sigma,
+            weight_decay=weight_decay,
+        )
+    for name, leaf in zip(("W", "b", "c", "log_sigma"), leaves):
+        if name == "log_sigma" and not learn_sigma:
+            assert name not in grads
+            continue
+        assert_allclose(grads[name].numpy(), leaf.grad.numpy(), rtol=1e-10, atol=1e-12)
+
+
+def test_sampled_hiddens_average_to_the_probabilities():
+    p = torch.tensor([[0.1, 0.5, 0.9, 0.0, 1.0]], dtype=torch.float64).expand(20000, -1)
+    g = torch.Generator().manual_seed(0)
+    mean = F.sample_hidden(p, g).mean(dim=0).numpy()
+    assert_allclose(mean, p[0].numpy(), atol=0.015)
+
+
+def test_sampled_visibles_have_the_conditional_moments():
+    mean = torch.tensor([[1.0, -2.0, 0.5]], dtype=torch.float64).expand(40000, -1)
+    sigma = torch.tensor([0.1, 1.0, 3.0], dtype=torch.float64)
+    v = F.sample_visible(mean, sigma, torch.Generator().manual_seed(0)).numpy()
+    assert_allclose(v.mean(axis=0), mean[0].numpy(), atol=4 * 3.0 / 200)
+    assert_allclose(v.std(axis=0), sigma.numpy(), rtol=0.02)
+
+
+def test_gibbs_chain_with_zero_weights_samples_the_visible_gaussian():
+    # With W = 0, v is independent of h: p(v) = N(b, sigma^2) whatever the start.
+    b = torch.tensor([0.5, -1.0], dtype=torch.float64)
+    sigma = torch.tensor([0.2, 2.0], dtype=torch.float64)
+    params = RBMParams(torch.zeros(3, 2, dtype=torch.float64), b, torch.zeros(3, dtype=torch.float64), sigma.log())
+    start = torch.full((20000, 3), 0.5, dtype=torch.float64)
+    v, p, first = F.gibbs_chain(start, params, 3, torch.Generator().manual_seed(0))
+    assert_allclose(v.mean(0).numpy(), b.numpy(), atol=0.05)
+    assert_allclose(v.std(0).numpy(), sigma.numpy(), rtol=0.03)
+    assert_allclose(p.numpy(), 0.5)
+    assert_allclose(first.numpy(), b.expand(20000, -1).numpy())

@@ -1,0 +1,149 @@
+"""log Z and log p(x): exact enumeration, numerical integration and AIS."""
+
+import numpy as np
+import pytest
+import torch
+from numpy.testing import assert_allclose
+from scipy import integrate
+from sklearn.datasets import load_digits
+
+from sklearn_grbm import GaussianBernoulliRBM
+from sklearn_grbm._functional import RBMParams
+from sklearn_grbm._likelihood import (
+    exact_is_affordable,
+    log_mean_exp_with_stderr,
+    log_partition_ais,
+    log_partition_exact,
+)
+
+from . import reference as ref
+
+
+def fitted_with(W, b, c, sigma):
+    """A fitted estimator whose parameters are set to the given arrays."""
+    rbm = GaussianBernoulliRBM(n_components=W.shape[0], n_iter=0, random_state=0)
+    rbm.fit(np.zeros((2, W.shape[1])))
+    rbm.components_, rbm.intercept_visible_ = W.copy(), b.copy()
+    rbm.intercept_hidden_, rbm.sigma_ = c.copy(), sigma.copy()
+    return rbm
+
+
+def torch_params(W, b, c, sigma):
+    return RBMParams(*(torch.tensor(a) for a in (W, b, c, np.log(sigma))))
+
+
+@pytest.mark.parametrize("n_components, n_features", [(1, 1), (4, 3), (10, 6)])
+def test_exact_log_partition_matches_closed_form(n_components, n_features):
+    model = ref.random_model(n_components, n_features, seed=n_components)
+    got = log_partition_exact(torch_params(*model))
+    assert got.method == "exact" and got.stderr == 0.0
+    assert_allclose(got.value, ref.log_partition(*model), rtol=1e-12)
+
+
+def test_exact_log_partition_is_independent_of_batching():
+    model = ref.random_model(9, 5, seed=3)
+    whole = log_partition_exact(torch_params(*model)).value
+    pieces = log_partition_exact(torch_params(*model), max_batch_elements=7 * 5).value
+    assert_allclose(pieces, whole, rtol=1e-13)
+
+
+def test_one_dimensional_density_integrates_to_one():
+    W, b, c, sigma = ref.random_model(3, 1, seed=4, scale=1.5)
+    rbm = fitted_with(W, b, c, sigma)
+    # log Z against quadrature of exp(-F(v)) over the real line.
+    integral, _ = integrate.quad(
+        lambda v: np.exp(-ref.free_energy(np.array([[v]]), W, b, c, sigma)[0]),
+        -np.inf,
+        np.inf,
+        epsabs=0,
+        epsrel=1e-11,
+    )
+    assert_allclose(rbm._log_partition().value, np.log(integral), rtol=1e-9)
+    grid = np.linspace(-30, 30, 200001)[:, None]
+    density = np.exp(rbm.score_samples(grid))
+    assert_allclose(np.trapezoid(density, grid[:, 0]), 1.0, rtol=1e-7)
+
+
+def test_two_dimensional_density_integrates_to_one():
+    W, b, c, sigma = ref.random_model(4, 2, seed=5, scale=1.0)
+    rbm = fitted_with(W, b, c, sigma)
+    axis = np.linspace(-25, 25, 1201)
+    grid = np.stack(np.meshgrid(axis, axis, indexing="ij"), axis=-1).reshape(-1, 2)
+    density = np.exp(rbm.score_samples(grid)).reshape(axis.size, axis.size)
+    mass = np.trapezoid(np.trapezoid(density, axis, axis=1), axis)
+    assert_allclose(mass, 1.0, rtol=1e-6)
+    assert_allclose(
+        rbm.score_samples(grid[:50]), ref.log_likelihood(grid[:50], W, b, c, sigma), rtol=1e-10
+    )
+
+
+def test_score_samples_uses_exact_partition_for_small_models():
+    W, b, c, sigma = ref.random_model(6, 5, seed=6)
+    rbm = fitted_with(W, b, c, sigma)
+    X = np.random.RandomState(0).normal(size=(10, 5))
+    assert_allclose(rbm.score_samples(X), ref.log_likelihood(X, W, b, c, sigma), rtol=1e-10)
+
+
+def test_exact_threshold_follows_the_cost():
+    assert exact_is_affordable(18, 784)
+    assert not exact_is_affordable(20, 784)
+    assert exact_is_affordable(20, 64)
+    assert not exact_is_affordable(21, 1)
+
+
+@pytest.fixture(scope="module")
+def digits():
+    return load_digits().data / 16.0
+
+
+@pytest.mark.parametrize("n_components", [12, 16])
+def test_ais_agrees_with_exact_on_trained_models(digits, n_components):
+    rbm = GaussianBernoulliRBM(
+        n_components=n_components, n_iter=20, learning_rate=1e-2, random_state=0
+    ).fit(digits)
+    params = rbm._params_on(torch.device("cpu"), torch.float64)
+    exact = log_partition_exact(params).value
+    estimates = [
+        log_partition_ais(params, torch.Generator().manual_seed(seed)) for seed in range(3)
+    ]
+    errors = np.array([e.value - exact for e in estimates])
+    stderr = np.array([e.stderr for e in estimates])
+    assert np.all(np.abs(errors) < 0.25), errors
+    assert np.all(np.abs(errors) < 4 * stderr + 0.05), (errors, stderr)
+    assert abs(errors.mean()) < 0.15
+
+
+def test_ais_is_exact_for_zero_weights():
+    W, b, c, sigma = ref.random_model(30, 4, seed=7, scale=0.0)
+    got = log_partition_ais(torch_params(W, b, c, sigma), torch.Generator().manual_seed(0), n_betas=10)
+    # With W = 0 the hidden units are free: log Z = Gaussian constant + sum softplus(c).
+    closed_form = 2 * np.log(2 * np.pi) + np.log(sigma).sum() + np.logaddexp(0, c).sum()
+    assert_allclose(got.value, closed_form, rtol=1e-12)
+    assert got.stderr == 0.0
+
+
+def test_score_samples_with_ais_is_deterministic_and_cached(digits):
+    rbm = GaussianBernoulliRBM(n_components=40, n_iter=2, random_state=0).fit(digits[:300])
+    first = rbm.score_samples(digits[:20])
+    assert rbm._log_partition().method == "ais"
+    clone = GaussianBernoulliRBM(n_components=40, n_iter=2, random_state=0).fit(digits[:300])
+    assert_allclose(clone.score_samples(digits[:20]), first, rtol=0)
+    assert_allclose(rbm.score_samples(digits[:20]), first, rtol=0)
+
+
+def test_cached_partition_follows_parameter_changes():
+    W, b, c, sigma = ref.random_model(3, 2, seed=8)
+    rbm = fitted_with(W, b, c, sigma)
+    before = rbm._log_partition().value
+    rbm.sigma_ = rbm.sigma_ * 2
+    after = rbm._log_partition().value
+    assert_allclose(after, ref.log_partition(W, b, c, sigma * 2), rtol=1e-12)
+    assert after != before
+
+
+def test_log_mean_exp_with_stderr():
+    log_w = torch.tensor(np.log([1.0, 2.0, 3.0, 6.0]), dtype=torch.float64)
+    value, stderr = log_mean_exp_with_stderr(log_w)
+    w = np.array([1.0, 2.0, 3.0, 6.0])
+    assert_allclose(value, np.log(w.mean()))
+    assert_allclose(stderr, w.std(ddof=1) / (2 * w.mean()))
