@@ -16,6 +16,10 @@ from typing import NamedTuple
 import torch
 from torch.nn.functional import softplus
 
+# Random draws are made in float32 whatever the compute dtype, so that a
+# float32 and a float64 fit with one seed see the same random stream.
+_DRAW_DTYPE = torch.float32
+
 
 class RBMParams(NamedTuple):
     """The four parameter tensors of one model, on one device, in one dtype."""
@@ -50,16 +54,20 @@ def visible_mean(h, W, b):
 
 
 def sample_hidden(p, generator):
-    """Bernoulli draws with probabilities ``p``."""
-    return torch.bernoulli(p, generator=generator)
+    """Bernoulli draws with probabilities ``p``.
+
+    Written as ``uniform < p`` rather than ``torch.bernoulli``: a NaN from a
+    diverging fit then propagates to the parameters, where the once-per-epoch
+    finiteness check reports it, instead of raising deep inside sampling.
+    """
+    uniform = torch.rand(p.shape, generator=generator, dtype=_DRAW_DTYPE, device=p.device)
+    return (uniform.to(p.dtype) < p).to(p.dtype)
 
 
 def sample_visible(mean, sigma, generator):
     """Draws from ``Normal(mean, diag(sigma^2))``."""
-    noise = torch.randn(
-        mean.shape, generator=generator, dtype=mean.dtype, device=mean.device
-    )
-    return torch.addcmul(mean, noise, sigma)
+    noise = torch.randn(mean.shape, generator=generator, dtype=_DRAW_DTYPE, device=mean.device)
+    return torch.addcmul(mean, noise.to(mean.dtype), sigma)
 
 
 def free_energy(v, params):
