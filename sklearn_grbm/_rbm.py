@@ -41,6 +41,9 @@ _CHUNK_ELEMENTS = 2**22
 
 _SEED_MAX = np.iinfo(np.int32).max
 
+#: ``log_partition(method="exact")`` refuses more hidden units than this.
+MAX_EXACT_COMPONENTS = 30
+
 
 class DivergenceError(FloatingPointError, ValueError, RuntimeError):
     """Training produced non-finite parameters (the learning rate is too large).
@@ -68,6 +71,13 @@ def _all_or_nothing(method):
             raise
 
     return wrapper
+
+
+def _seed_from(random_state):
+    """An int seed: the int itself, else one drawn from the RandomState."""
+    if isinstance(random_state, Integral) and not isinstance(random_state, bool):
+        return int(random_state)
+    return check_random_state(random_state).randint(_SEED_MAX)
 
 
 def _sigma_floor(X):
@@ -571,12 +581,10 @@ class GaussianBernoulliRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Ba
     def score_samples(self, X):
         """Log-likelihood ``log p(x)`` of each row, in nats.
 
-        ``log Z`` is exact (enumeration of the 2^M hidden states) when that is
-        affordable (``n_components <= 20`` and ``2^M * M * D <= 4e9``
-        multiply-adds, about a second on a 2-core CPU), and
-        estimated by annealed importance sampling otherwise (100 chains, 1000
-        inverse temperatures, from the W = 0 base model, seeded by
-        ``random_state``). It is computed once per fitted model and cached.
+        ``log Z`` comes from :meth:`log_partition` (``method="auto"``): exact
+        enumeration of the 2^M hidden states when that is affordable, AIS
+        otherwise, computed once per fitted model and cached; a value computed
+        by an explicit :meth:`log_partition` call is used as is.
 
         Parameters
         ----------
@@ -587,32 +595,75 @@ class GaussianBernoulliRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Ba
         log_likelihood : ndarray of shape (n_samples,)
         """
         X = self._validate_X(X)
-        log_z = self._log_partition().value
+        log_z = self.log_partition().value
         neg_free_energy = -self._map_rows(X, free_energy, None).astype(np.float64)
         return (neg_free_energy - log_z).astype(X.dtype, copy=False)
 
-    def _log_partition(self):
+    def log_partition(self, method="auto", *, n_chains=100, n_betas=1000, random_state=None):
+        """The log partition function log Z of the fitted model, in nats.
+
+        The result is cached with a fingerprint of the parameters, and
+        :meth:`score_samples` uses the last value computed here: calling
+        ``log_partition("ais", n_chains=1000)`` first makes later
+        log-likelihoods use that more precise estimate.
+
+        Parameters
+        ----------
+        method : {"auto", "exact", "ais"}, default="auto"
+            ``"exact"`` enumerates the 2^M hidden states (on the device, in
+            float64); ``"ais"`` runs annealed importance sampling from the
+            W = 0 base model; ``"auto"`` returns the cached value if there is
+            one, else enumerates when ``n_components <= 20`` and
+            ``2^M * M * D <= 4e9`` multiply-adds (about a second on a 2-core
+            CPU), else runs AIS.
+        n_chains : int, default=100
+            AIS chains.
+        n_betas : int, default=1000
+            AIS inverse temperatures, denser near 1.
+        random_state : int, RandomState instance or None, default=None
+            Seed of the AIS chains; None uses the estimator's ``random_state``
+            (an int there makes the estimate reproducible).
+
+        Returns
+        -------
+        log_z : LogPartition
+            ``value`` (nats), ``stderr`` (0 when exact; for AIS the standard
+            error of the log-mean-exp of the importance weights) and
+            ``method``. On trained models with 12 to 16 hidden units, the
+            default AIS was within 0.15 nats of the exact value (tests).
+        """
+        check_is_fitted(self)
+        if method not in ("auto", "exact", "ais"):
+            raise ValueError(f"method must be 'auto', 'exact' or 'ais', got {method!r}")
+        for name, value in (("n_chains", n_chains), ("n_betas", n_betas)):
+            if not isinstance(value, Integral) or isinstance(value, bool) or value < 2:
+                raise ValueError(f"{name} must be an integer of at least 2, got {value!r}")
         key = self._parameter_fingerprint()
-        cache = getattr(self, "_log_partition_cache", None)
-        if cache is not None and cache[0] == key:
-            return cache[1]
-        device = self._inference_device()
         n_components, n_features = self.components_.shape
-        if exact_is_affordable(n_components, n_features):
+        if method == "auto":
+            cache = getattr(self, "_log_partition_cache", None)
+            if cache is not None and cache[0] == key:
+                return cache[1]
+            method = "exact" if exact_is_affordable(n_components, n_features) else "ais"
+        device = self._inference_device()
+        if method == "exact":
+            if n_components > MAX_EXACT_COMPONENTS:
+                raise ValueError(
+                    f"method='exact' enumerates 2^n_components hidden states; "
+                    f"n_components={n_components} is above {MAX_EXACT_COMPONENTS}: use 'ais'"
+                )
             exact_device = torch.device("cpu") if device.type == "mps" else device
             result = log_partition_exact(self._params_on(exact_device, torch.float64))
         else:
             dtype = compute_dtype(self.components_.dtype, device)
-            generator = make_generator(device, self._ais_seed())
+            seed_source = self.random_state if random_state is None else random_state
+            generator = make_generator(device, _seed_from(seed_source))
             with torch.inference_mode():
-                result = log_partition_ais(self._params_on(device, dtype), generator)
+                result = log_partition_ais(
+                    self._params_on(device, dtype), generator, n_chains=n_chains, n_betas=n_betas
+                )
         self._log_partition_cache = (key, result)
         return result
-
-    def _ais_seed(self):
-        if isinstance(self.random_state, Integral):
-            return int(self.random_state)
-        return check_random_state(self.random_state).randint(_SEED_MAX)
 
     def _parameter_fingerprint(self):
         digest = hashlib.blake2b(digest_size=16)

@@ -58,7 +58,7 @@ def test_one_dimensional_density_integrates_to_one():
         epsabs=0,
         epsrel=1e-11,
     )
-    assert_allclose(rbm._log_partition().value, np.log(integral), rtol=1e-9)
+    assert_allclose(rbm.log_partition().value, np.log(integral), rtol=1e-9)
     grid = np.linspace(-30, 30, 200001)[:, None]
     density = np.exp(rbm.score_samples(grid))
     assert_allclose(np.trapezoid(density, grid[:, 0]), 1.0, rtol=1e-7)
@@ -125,7 +125,7 @@ def test_ais_is_exact_for_zero_weights():
 def test_score_samples_with_ais_is_deterministic_and_cached(digits):
     rbm = GaussianBernoulliRBM(n_components=40, n_iter=2, random_state=0).fit(digits[:300])
     first = rbm.score_samples(digits[:20])
-    assert rbm._log_partition().method == "ais"
+    assert rbm.log_partition().method == "ais"
     clone = GaussianBernoulliRBM(n_components=40, n_iter=2, random_state=0).fit(digits[:300])
     assert_allclose(clone.score_samples(digits[:20]), first, rtol=0)
     assert_allclose(rbm.score_samples(digits[:20]), first, rtol=0)
@@ -134,9 +134,9 @@ def test_score_samples_with_ais_is_deterministic_and_cached(digits):
 def test_cached_partition_follows_parameter_changes():
     W, b, c, sigma = ref.random_model(3, 2, seed=8)
     rbm = fitted_with(W, b, c, sigma)
-    before = rbm._log_partition().value
+    before = rbm.log_partition().value
     rbm.sigma_ = rbm.sigma_ * 2
-    after = rbm._log_partition().value
+    after = rbm.log_partition().value
     assert_allclose(after, ref.log_partition(W, b, c, sigma * 2), rtol=1e-12)
     assert after != before
 
@@ -147,3 +147,19 @@ def test_log_mean_exp_with_stderr():
     w = np.array([1.0, 2.0, 3.0, 6.0])
     assert_allclose(value, np.log(w.mean()))
     assert_allclose(stderr, w.std(ddof=1) / (2 * w.mean()))
+
+
+def test_log_partition_methods_and_their_use_by_score_samples(digits):
+    rbm = GaussianBernoulliRBM(n_components=10, n_iter=3, random_state=0).fit(digits[:300])
+    exact = rbm.log_partition("exact")
+    assert exact.method == "exact" and rbm.log_partition().method == "exact"
+    precise = rbm.log_partition("ais", n_chains=300, n_betas=2000, random_state=1)
+    assert precise.method == "ais" and abs(precise.value - exact.value) < 4 * precise.stderr + 0.05
+    # score_samples now uses the AIS value just computed.
+    assert_allclose(rbm.score_samples(digits[:5]), -rbm.free_energy(digits[:5]) - precise.value)
+    assert rbm.log_partition("ais", random_state=1).value == rbm.log_partition("ais", random_state=1).value
+    for bad in (dict(method="bogus"), dict(n_chains=1), dict(n_betas=0)):
+        with pytest.raises(ValueError, match=next(iter(bad))):
+            rbm.log_partition(**bad)
+    with pytest.raises(ValueError, match="use 'ais'"):
+        fitted_with(*ref.random_model(31, 1, seed=0)).log_partition("exact")

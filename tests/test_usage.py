@@ -1,0 +1,64 @@
+"""The uses on the design card: FashionMNIST-sized fits, model selection,
+pipelines, and what learning sigma buys."""
+
+import numpy as np
+import pytest
+from scipy.stats import norm
+from sklearn.datasets import load_digits
+from sklearn.linear_model import LogisticRegression
+from sklearn.model_selection import GridSearchCV, cross_val_score
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+
+from sklearn_grbm import GaussianBernoulliRBM
+from sklearn_grbm.datasets import load_patches
+
+
+@pytest.fixture(scope="module")
+def patches():
+    return load_patches(3000, random_state=0), load_patches(1000, subset="test", random_state=1)
+
+
+def test_default_model_with_250_hidden_units_on_fashion_mnist_shaped_data(patches):
+    X, X_test = patches
+    assert X.shape[1] == 784 and X.dtype == np.float32
+    rbm = GaussianBernoulliRBM(n_components=250).fit(X)
+    assert rbm.components_.shape == (250, 784) and rbm.n_iter_ == 25
+    assert rbm.transform(X_test).shape == (1000, 250)
+    assert rbm.reconstruction_error_curve_[-1] < rbm.reconstruction_error_curve_[0]
+    assert np.isfinite(rbm.score_samples(X_test[:50])).all()
+
+
+def test_grid_search_prefers_more_hidden_units_on_patches(patches):
+    X, _ = patches
+    search = GridSearchCV(
+        GaussianBernoulliRBM(n_iter=5, learn_sigma=False, random_state=0), {"n_components": [10, 100]}, cv=3
+    ).fit(X)
+    assert search.best_params_ == {"n_components": 100}
+    scores = search.cv_results_["mean_test_score"]
+    assert scores[1] > scores[0]
+
+
+def test_pipeline_features_beat_raw_pixels_on_digits():
+    X, y = load_digits(return_X_y=True)
+    raw = cross_val_score(LogisticRegression(max_iter=5000), X, y, cv=3).mean()
+    pipeline = make_pipeline(
+        StandardScaler(),
+        GaussianBernoulliRBM(n_components=256, n_iter=40, learning_rate=3e-3, batch_size=32, random_state=0),
+        LogisticRegression(max_iter=2000),
+    )
+    with_rbm = cross_val_score(pipeline, X, y, cv=3).mean()
+    assert with_rbm >= raw, (with_rbm, raw)
+
+
+def test_learned_sigma_approaches_the_true_density():
+    rng = np.random.RandomState(0)
+    mean, std = np.array([1.0, -2.0, 0.0, 3.0]), np.array([0.2, 0.5, 1.0, 2.0])
+    X_train = mean + std * rng.normal(size=(5000, 4))
+    X_test = mean + std * rng.normal(size=(5000, 4))
+    truth = norm.logpdf(X_test, mean, std).sum(axis=1).mean()
+    params = dict(n_components=3, learning_rate=1e-2, n_iter=30, random_state=0)
+    learned = GaussianBernoulliRBM(**params).fit(X_train).score_samples(X_test).mean()
+    fixed = GaussianBernoulliRBM(learn_sigma=False, sigma=1.0, **params).fit(X_train).score_samples(X_test).mean()
+    assert learned > truth - 0.05, (learned, truth)
+    assert fixed < learned - 1.0, (fixed, learned)
