@@ -26,6 +26,7 @@ from ._functional import (
     free_energy,
     gibbs_chain,
     hidden_probs,
+    sample_hidden,
     sample_visible,
     visible_mean,
 )
@@ -703,7 +704,7 @@ class GaussianBernoulliRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Ba
 
         return self._map_rows(X, step, X.shape[1])
 
-    def sample(self, n_samples=1, *, n_steps=1000, random_state=None):
+    def sample(self, n_samples=1, *, n_steps=1000, mean=False, random_state=None):
         """Draw visible vectors from the model by block Gibbs sampling.
 
         Each chain starts from ``Normal(b, diag(sigma^2))`` (the model with
@@ -717,6 +718,11 @@ class GaussianBernoulliRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Ba
 
         n_steps : int, default=1000
             Gibbs steps per chain.
+
+        mean : bool, default=False
+            Return the mean ``b + W^T h`` of ``p(v | h)`` at the last step
+            instead of a draw from it: the sample without its Gaussian noise,
+            which is what one usually looks at when sigma is large.
 
         random_state : int, RandomState instance or None, default=None
             Seed of this call; None continues the model's ``random_state_``.
@@ -735,10 +741,13 @@ class GaussianBernoulliRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Ba
         params = self._params_on(device, dtype)
         generator = self._generator_for(device, random_state)
         with torch.inference_mode():
-            mean = params.b.expand(int(n_samples), -1).contiguous()
-            v = sample_visible(mean, params.sigma, generator)
+            base_mean = params.b.expand(int(n_samples), -1).contiguous()
+            v = sample_visible(base_mean, params.sigma, generator)
             start = hidden_probs(v, params.W, params.c, params.inv_var)
-            v, _, _ = gibbs_chain(start, params, int(n_steps), generator)
+            v, p, _ = gibbs_chain(start, params, int(n_steps), generator)
+            if mean:
+                h = sample_hidden(p, generator)
+                v = visible_mean(h, params.W, params.b)
         return to_numpy(v, np_dtype)
 
     def __sklearn_tags__(self):

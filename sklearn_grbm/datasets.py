@@ -1,10 +1,20 @@
-"""Data sets that need no download.
+"""Data sets for the experiments.
 
-``load_patches`` cuts grey square patches out of the two photographs that
-ship with scikit-learn (``sklearn.datasets.load_sample_images``, which needs
-pillow): real natural-image data with the shape of FashionMNIST (28 x 28 =
-784 features, values in [0, 1]) when ``patch_size=28``.
+* ``load_patches``: grey square patches cut out of the two photographs that
+  ship with scikit-learn (``sklearn.datasets.load_sample_images``, which needs
+  pillow): real natural-image data with the shape of FashionMNIST (28 x 28 =
+  784 features, values in [0, 1]) when ``patch_size=28``. No download.
+* ``load_digits_images``: scikit-learn's 8 x 8 digits scaled to [0, 1].
+* ``load_fashion_mnist``: FashionMNIST from a cache directory of IDX files,
+  downloaded with torchvision or OpenML when online.
+* ``load_array_file``: a user's ``.npy``, ``.npz`` or ``.csv`` file.
+* ``load_dataset``: any of them by name, split into train and test.
 """
+
+import gzip
+import os
+import struct
+from pathlib import Path
 
 import numpy as np
 from sklearn.utils import check_random_state
@@ -72,3 +82,235 @@ def load_patches(n_samples=10000, *, patch_size=28, subset="train", random_state
         for row, top, left in zip(rows, tops, lefts):
             X[row] = region[top : top + patch_size, left : left + patch_size].ravel()
     return X
+
+
+def load_digits_images(dtype=np.float32):
+    """scikit-learn's 1,797 8 x 8 digits, pixels scaled from 0..16 to [0, 1].
+
+    Returns
+    -------
+    X : ndarray of shape (1797, 64)
+    y : ndarray of shape (1797,)
+    """
+    from sklearn.datasets import load_digits
+
+    X, y = load_digits(return_X_y=True)
+    return (X / 16.0).astype(dtype), y
+
+
+# ------------------------------------------------------------------- IDX files
+
+_IDX_DTYPES = {0x08: np.uint8, 0x09: np.int8, 0x0B: ">i2", 0x0C: ">i4", 0x0D: ">f4", 0x0E: ">f8"}
+
+FASHION_MNIST_FILES = {
+    "train": ("train-images-idx3-ubyte", "train-labels-idx1-ubyte"),
+    "test": ("t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"),
+}
+
+
+def read_idx(path):
+    """Read an IDX file (the MNIST / FashionMNIST format), gzipped or not.
+
+    Returns
+    -------
+    array : ndarray
+        Of the shape and type the file's header declares.
+    """
+    path = Path(path)
+    opener = gzip.open if path.suffix == ".gz" else open
+    with opener(path, "rb") as handle:
+        data = handle.read()
+    if len(data) < 4 or data[0] != 0 or data[1] != 0:
+        raise ValueError(f"{path} is not an IDX file (bad magic number)")
+    type_code, n_dims = data[2], data[3]
+    if type_code not in _IDX_DTYPES:
+        raise ValueError(f"{path}: unknown IDX data type 0x{type_code:02x}")
+    shape = struct.unpack(f">{n_dims}I", data[4 : 4 + 4 * n_dims])
+    dtype = np.dtype(_IDX_DTYPES[type_code])
+    offset = 4 + 4 * n_dims
+    expected = int(np.prod(shape)) * dtype.itemsize
+    if len(data) - offset != expected:
+        raise ValueError(f"{path}: header declares {shape} but the file has {len(data) - offset} bytes of data")
+    return np.frombuffer(data, dtype=dtype, offset=offset).reshape(shape).astype(dtype.newbyteorder("="))
+
+
+def default_data_home():
+    """``$SKLEARN_GRBM_DATA``, else ``~/.cache/sklearn_grbm``."""
+    return Path(os.environ.get("SKLEARN_GRBM_DATA", Path.home() / ".cache" / "sklearn_grbm"))
+
+
+def _find_idx(directory, stem):
+    for candidate in (directory / stem, directory / f"{stem}.gz"):
+        if candidate.exists():
+            return candidate
+    return None
+
+
+def _download_fashion_mnist(directory):
+    """Fill ``directory`` with the four IDX files; torchvision, then OpenML."""
+    errors = []
+    try:
+        import torchvision
+
+        torchvision.datasets.FashionMNIST(root=str(directory.parent), train=True, download=True)
+        torchvision.datasets.FashionMNIST(root=str(directory.parent), train=False, download=True)
+        return
+    except ImportError as exc:
+        errors.append(f"torchvision: {exc}")
+    except Exception as exc:  # network errors come in many types
+        errors.append(f"torchvision: {type(exc).__name__}: {exc}")
+    try:
+        from sklearn.datasets import fetch_openml
+
+        X, y = fetch_openml("Fashion-MNIST", version=1, as_frame=False, return_X_y=True, data_home=str(directory.parent))
+        _write_fashion_mnist_idx(directory, np.asarray(X, dtype=np.uint8), np.asarray(y).astype(np.uint8))
+        return
+    except Exception as exc:
+        errors.append(f"OpenML: {type(exc).__name__}: {exc}")
+    raise ConnectionError(
+        "Could not download FashionMNIST (this machine looks offline or cannot reach "
+        "the servers). Tried " + "; ".join(errors) + f". Put the four IDX files "
+        f"({', '.join(sum(FASHION_MNIST_FILES.values(), ()))}, optionally .gz) in "
+        f"{directory}, or use the embedded natural image patches (dataset 'patches')."
+    )
+
+
+def write_idx(path, array):
+    """Write ``array`` as an IDX file (gzipped if ``path`` ends in ``.gz``)."""
+    array = np.asarray(array)
+    big_endian = array.dtype.newbyteorder(">") if array.dtype.itemsize > 1 else array.dtype
+    codes = {np.dtype(dtype): code for code, dtype in _IDX_DTYPES.items()}
+    if big_endian not in codes:
+        raise ValueError(f"IDX cannot hold dtype {array.dtype}")
+    header = bytes([0, 0, codes[big_endian], array.ndim]) + struct.pack(f">{array.ndim}I", *array.shape)
+    opener = gzip.open if str(path).endswith(".gz") else open
+    with opener(path, "wb") as handle:
+        handle.write(header + np.ascontiguousarray(array, dtype=big_endian).tobytes())
+
+
+def _write_fashion_mnist_idx(directory, X, y):
+    directory.mkdir(parents=True, exist_ok=True)
+    images = X.reshape(-1, 28, 28)
+    for subset, rows in (("train", slice(0, 60000)), ("test", slice(60000, None))):
+        image_file, label_file = FASHION_MNIST_FILES[subset]
+        write_idx(directory / f"{image_file}.gz", images[rows])
+        write_idx(directory / f"{label_file}.gz", y[rows])
+
+
+def load_fashion_mnist(subset="train", *, data_home=None, download=True, dtype=np.float32):
+    """FashionMNIST, pixels scaled to [0, 1] as torchvision's ``ToTensor`` does.
+
+    The IDX files are read from ``data_home/FashionMNIST/raw`` (torchvision's
+    layout); if they are missing and ``download`` is true they are fetched
+    with torchvision or, without it, from OpenML.
+
+    Parameters
+    ----------
+    subset : {"train", "test"}
+    data_home : str or path, default=None
+        Cache directory; None: :func:`default_data_home`.
+    download : bool, default=True
+        Whether to download missing files. Offline, a ``ConnectionError``
+        names the cause and where to put the files by hand.
+    dtype : numpy dtype, default=np.float32
+
+    Returns
+    -------
+    X : ndarray of shape (60000 or 10000, 784)
+    y : ndarray of shape (60000 or 10000,)
+    """
+    if subset not in FASHION_MNIST_FILES:
+        raise ValueError(f"subset must be 'train' or 'test', got {subset!r}")
+    directory = Path(data_home or default_data_home()) / "FashionMNIST" / "raw"
+    image_stem, label_stem = FASHION_MNIST_FILES[subset]
+    if _find_idx(directory, image_stem) is None or _find_idx(directory, label_stem) is None:
+        if not download:
+            raise FileNotFoundError(f"FashionMNIST IDX files not found in {directory} and download=False")
+        _download_fashion_mnist(directory)
+    images = read_idx(_find_idx(directory, image_stem))
+    labels = read_idx(_find_idx(directory, label_stem))
+    return (images.reshape(len(images), -1) / 255.0).astype(dtype), labels.astype(np.int64)
+
+
+# ------------------------------------------------------------------- user files
+
+
+def load_array_file(path, dtype=np.float32):
+    """Rows of a ``.npy``, ``.npz`` (array ``X``, else the first) or ``.csv`` file.
+
+    A CSV may have one header line; every other value must be a number.
+    """
+    path = Path(path)
+    if not path.exists():
+        raise FileNotFoundError(f"no such data file: {path}")
+    suffix = path.suffix.lower()
+    if suffix == ".npy":
+        X = np.load(path, allow_pickle=False)
+    elif suffix == ".npz":
+        with np.load(path, allow_pickle=False) as archive:
+            if not archive.files:
+                raise ValueError(f"{path} holds no arrays")
+            X = archive["X"] if "X" in archive.files else archive[archive.files[0]]
+    elif suffix == ".csv":
+        with open(path) as handle:
+            first = handle.readline()
+        try:
+            [float(value) for value in first.strip().split(",")]
+            skip = 0
+        except ValueError:
+            skip = 1
+        X = np.loadtxt(path, delimiter=",", skiprows=skip, ndmin=2)
+    else:
+        raise ValueError(f"{path}: unsupported file type {suffix!r}; use .npy, .npz or .csv")
+    X = np.asarray(X)
+    if X.ndim != 2:
+        raise ValueError(f"{path}: expected a 2-D array of shape (n_samples, n_features), got shape {X.shape}")
+    if not np.issubdtype(X.dtype, np.number):
+        raise ValueError(f"{path}: expected numbers, got dtype {X.dtype}")
+    return X.astype(dtype)
+
+
+def load_dataset(name, *, n_train=None, n_test=None, random_state=0, data_home=None, download=True):
+    """A named data set as ``(X_train, X_test, image_shape)``.
+
+    Parameters
+    ----------
+    name : str
+        ``"patches"``, ``"digits"``, ``"fashion-mnist"``, or a path to a
+        ``.npy``, ``.npz`` or ``.csv`` file (split 80/20 at random).
+    n_train, n_test : int or None
+        Sizes; None: the whole set (patches: 20,000 and 5,000).
+
+    Returns
+    -------
+    X_train, X_test : ndarray
+    image_shape : tuple or None
+        Shape of one row as an image, when it is one.
+    """
+    rng = check_random_state(random_state)
+    if name == "patches":
+        X_train = load_patches(n_train or 20000, random_state=rng)
+        X_test = load_patches(n_test or 5000, subset="test", random_state=rng)
+        return X_train, X_test, (28, 28)
+    if name == "digits":
+        X, _ = load_digits_images()
+        order = rng.permutation(len(X))
+        split = int(0.8 * len(X))
+        X_train, X_test = X[order[:split]], X[order[split:]]
+        shape = (8, 8)
+    elif name == "fashion-mnist":
+        X_train, _ = load_fashion_mnist("train", data_home=data_home, download=download)
+        X_test, _ = load_fashion_mnist("test", data_home=data_home, download=download)
+        shape = (28, 28)
+    else:
+        X = load_array_file(name)
+        order = rng.permutation(len(X))
+        split = max(1, int(0.8 * len(X)))
+        X_train, X_test = X[order[:split]], X[order[split:]]
+        side = int(round(np.sqrt(X.shape[1])))
+        shape = (side, side) if side * side == X.shape[1] else None
+    if n_train:
+        X_train = X_train[:n_train]
+    if n_test:
+        X_test = X_test[:n_test]
+    return X_train, X_test, shape

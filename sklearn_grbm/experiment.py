@@ -46,8 +46,14 @@ def protocol_mse(rbm, X, *, clip=(0.0, 1.0), random_state=None):
     return total / X.size
 
 
-def hidden_size_sweep(estimator, X_train, X_test, sizes, *, clip=(0.0, 1.0), random_state=0, log=None):
+def hidden_size_sweep(
+    estimator, X_train, X_test, sizes, *, clip=(0.0, 1.0), random_state=0, log=None, progress=None
+):
     """Fit a clone of ``estimator`` per hidden size; measure each on ``X_test``.
+
+    ``progress``, if given, is called as ``progress(size_index, epoch)`` after
+    every epoch; the models are then trained by ``n_iter`` calls of
+    ``partial_fit`` (one epoch each) instead of one call of ``fit``.
 
     Returns
     -------
@@ -57,10 +63,15 @@ def hidden_size_sweep(estimator, X_train, X_test, sizes, *, clip=(0.0, 1.0), ran
         (``"exact"`` or ``"ais"``), ``fit_seconds`` and the fitted ``model``.
     """
     rows = []
-    for size in sizes:
+    for index, size in enumerate(sizes):
         model = clone(estimator).set_params(n_components=int(size))
         start = time.perf_counter()
-        model.fit(X_train)
+        if progress is None:
+            model.fit(X_train)
+        else:
+            for epoch in range(1, model.n_iter + 1):
+                model.partial_fit(X_train)
+                progress(index, epoch)
         seconds = time.perf_counter() - start
         rows.append(
             {

@@ -30,3 +30,116 @@ def test_test_patches_share_no_pixel_with_training_patches():
 def test_patches_reject_bad_arguments(kwargs):
     with pytest.raises(ValueError):
         datasets.load_patches(**{"n_samples": 10, **kwargs})
+
+
+def write_fake_fashion_mnist(directory, n_train=12, n_test=5, gz=True):
+    rng = np.random.RandomState(0)
+    raw = directory / "FashionMNIST" / "raw"
+    raw.mkdir(parents=True)
+    arrays = {}
+    for subset, n in (("train", n_train), ("test", n_test)):
+        image_stem, label_stem = datasets.FASHION_MNIST_FILES[subset]
+        images = rng.randint(0, 256, size=(n, 28, 28)).astype(np.uint8)
+        labels = rng.randint(0, 10, size=n).astype(np.uint8)
+        suffix = ".gz" if gz else ""
+        datasets.write_idx(raw / f"{image_stem}{suffix}", images)
+        datasets.write_idx(raw / f"{label_stem}{suffix}", labels)
+        arrays[subset] = (images, labels)
+    return arrays
+
+
+@pytest.mark.parametrize("gz", [True, False])
+def test_fashion_mnist_reads_idx_files_offline(tmp_path, gz):
+    arrays = write_fake_fashion_mnist(tmp_path, gz=gz)
+    X, y = datasets.load_fashion_mnist("train", data_home=tmp_path, download=False)
+    images, labels = arrays["train"]
+    assert X.shape == (12, 784) and X.dtype == np.float32
+    np.testing.assert_allclose(X, images.reshape(12, -1) / 255.0, rtol=1e-6)
+    np.testing.assert_array_equal(y, labels)
+    X_test, _ = datasets.load_fashion_mnist("test", data_home=tmp_path, download=False)
+    assert X_test.shape == (5, 784)
+
+
+def test_fashion_mnist_missing_files(tmp_path, monkeypatch):
+    with pytest.raises(FileNotFoundError, match="download=False"):
+        datasets.load_fashion_mnist(data_home=tmp_path, download=False)
+
+    def offline(directory):
+        raise ConnectionError("Could not download FashionMNIST (this machine looks offline)")
+
+    monkeypatch.setattr(datasets, "_download_fashion_mnist", offline)
+    with pytest.raises(ConnectionError, match="offline"):
+        datasets.load_fashion_mnist(data_home=tmp_path)
+
+
+def test_download_failure_names_the_offline_cause(tmp_path, monkeypatch):
+    import sklearn.datasets
+    import urllib.error
+
+    def no_network(*args, **kwargs):
+        raise urllib.error.URLError("Temporary failure in name resolution")
+
+    monkeypatch.setattr(sklearn.datasets, "fetch_openml", no_network)
+    monkeypatch.setitem(__import__("sys").modules, "torchvision", None)  # as if not installed
+    with pytest.raises(ConnectionError, match="offline") as excinfo:
+        datasets.load_fashion_mnist(data_home=tmp_path)
+    message = str(excinfo.value)
+    assert "name resolution" in message and "patches" in message and str(tmp_path) in message
+
+
+def test_openml_download_is_cached_as_idx(tmp_path, monkeypatch):
+    import sklearn.datasets
+
+    rng = np.random.RandomState(0)
+    X = rng.randint(0, 256, size=(70000, 784)).astype(np.float64)
+    y = rng.randint(0, 10, size=70000).astype(str)
+    monkeypatch.setattr(sklearn.datasets, "fetch_openml", lambda *a, **k: (X, y))
+    monkeypatch.setitem(__import__("sys").modules, "torchvision", None)
+    X_test, y_test = datasets.load_fashion_mnist("test", data_home=tmp_path)
+    np.testing.assert_allclose(X_test, X[60000:] / 255.0, rtol=1e-6)
+    np.testing.assert_array_equal(y_test, y[60000:].astype(int))
+    assert (tmp_path / "FashionMNIST" / "raw" / "train-images-idx3-ubyte.gz").exists()
+
+
+def test_read_idx_rejects_bad_files(tmp_path):
+    bad = tmp_path / "bad"
+    bad.write_bytes(b"\x01\x02\x08\x01\x00\x00\x00\x02ab")
+    with pytest.raises(ValueError, match="magic"):
+        datasets.read_idx(bad)
+    short = tmp_path / "short"
+    short.write_bytes(b"\x00\x00\x08\x01\x00\x00\x00\x05ab")
+    with pytest.raises(ValueError, match="header declares"):
+        datasets.read_idx(short)
+
+
+@pytest.mark.parametrize("suffix", [".npy", ".npz", ".csv"])
+def test_array_files(tmp_path, suffix):
+    X = np.random.RandomState(0).rand(10, 4)
+    path = tmp_path / f"data{suffix}"
+    if suffix == ".npy":
+        np.save(path, X)
+    elif suffix == ".npz":
+        np.savez(path, X=X, other=np.zeros(3))
+    else:
+        np.savetxt(path, X, delimiter=",", header="a,b,c,d", comments="")
+    np.testing.assert_allclose(datasets.load_array_file(path), X.astype(np.float32), rtol=1e-6)
+    X_train, X_test, shape = datasets.load_dataset(str(path))
+    assert len(X_train) == 8 and len(X_test) == 2 and shape == (2, 2)
+
+
+def test_array_file_errors(tmp_path):
+    with pytest.raises(FileNotFoundError):
+        datasets.load_array_file(tmp_path / "missing.npy")
+    np.save(tmp_path / "flat.npy", np.arange(5.0))
+    with pytest.raises(ValueError, match="2-D"):
+        datasets.load_array_file(tmp_path / "flat.npy")
+    (tmp_path / "x.txt").write_text("1,2")
+    with pytest.raises(ValueError, match="unsupported"):
+        datasets.load_array_file(tmp_path / "x.txt")
+
+
+def test_load_dataset_names():
+    X_train, X_test, shape = datasets.load_dataset("digits", n_train=100)
+    assert X_train.shape == (100, 64) and shape == (8, 8) and X_test.max() <= 1.0
+    X_train, X_test, shape = datasets.load_dataset("patches", n_train=50, n_test=20)
+    assert X_train.shape == (50, 784) and X_test.shape == (20, 784) and shape == (28, 28)
