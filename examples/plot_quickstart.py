@@ -15,11 +15,11 @@ from sklearn_grbm.datasets import load_patches
 from sklearn_grbm.experiment import protocol_mse
 from sklearn_grbm.plotting import plot_filters, plot_reconstructions
 
-X_train = load_patches(5000, random_state=0)
+X_train = load_patches(10000, random_state=0)
 X_test = load_patches(1000, subset="test", random_state=1)
 
 # The seed notebook's model: sigma fixed at 1, CD-1, Adam 1e-3, batch 128.
-rbm = GaussianBernoulliRBM(n_components=100, n_iter=10, learn_sigma=False, random_state=0)
+rbm = GaussianBernoulliRBM(n_components=250, n_iter=10, learn_sigma=False, random_state=0)
 rbm.fit(X_train)
 
 print(f"fitted on {rbm.device_} in {rbm.n_iter_} epochs")

@@ -151,10 +151,13 @@ def _cross_validated(estimator, X_train, X_test, args, clip):
 def write_figures(rows, best, X_test, image_shape, clip, out, seed):
     """Write the PNG figures; returns their paths (none without matplotlib)."""
     try:
-        import matplotlib  # noqa: F401
+        import matplotlib
     except ImportError:  # pragma: no cover - matplotlib is an optional extra
         print("matplotlib is not installed: no figures (pip install 'sklearn-grbm[examples]')")
         return []
+    matplotlib.use("Agg")  # files only: never open a window
+    import matplotlib.pyplot as plt
+
     from . import plotting
 
     model = next(row["model"] for row in rows if row["n_components"] == best)
@@ -180,5 +183,6 @@ def write_figures(rows, best, X_test, image_shape, clip, out, seed):
     paths = []
     for name, figure in figures.items():
         figure.savefig(out / name, dpi=80)
+        plt.close(figure)
         paths.append(out / name)
     return paths

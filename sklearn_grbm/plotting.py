@@ -1,8 +1,8 @@
 """Figures of a GRBM experiment, with matplotlib alone (no torchvision).
 
-Every function returns a ``matplotlib.figure.Figure`` built without pyplot,
-so it works headless; save it with ``fig.savefig(path)`` or show it in a
-notebook.
+Every function returns a new pyplot figure (so notebooks and the example
+gallery show it); save it with ``fig.savefig(path)``, close it with
+``matplotlib.pyplot.close(fig)``. Headless, select the Agg backend.
 """
 
 import math
@@ -11,9 +11,9 @@ import numpy as np
 
 
 def _figure(width, height):
-    from matplotlib.figure import Figure
+    import matplotlib.pyplot as plt
 
-    return Figure(figsize=(width, height), layout="constrained")
+    return plt.figure(figsize=(width, height), layout="constrained")
 
 
 def image_grid(images, image_shape, n_cols=None, pad=1, fill=np.nan):

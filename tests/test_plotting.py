@@ -31,7 +31,11 @@ def test_every_figure_renders(tmp_path):
         plotting.plot_training_curves({5: [0.3, 0.2], 10: [0.25, 0.1]}),
         plotting.plot_mse_vs_size(rows),
     ]
+    import matplotlib.pyplot as plt
+
     for k, figure in enumerate(figures):
         path = tmp_path / f"{k}.png"
         figure.savefig(path)
+        plt.close(figure)
         assert path.stat().st_size > 1000
+    assert plt.get_fignums() == []
