@@ -31,7 +31,7 @@ from ._functional import (
     visible_mean,
 )
 from ._likelihood import exact_is_affordable, log_partition_ais, log_partition_exact
-from ._training import TrainingConfig, all_finite, run_epoch
+from ._training import DeviceRows, StreamedRows, TrainingConfig, all_finite, run_epoch
 
 #: sigma never falls below this fraction of the root-mean-square column
 #: standard deviation of the first data the model was fitted on.
@@ -81,11 +81,51 @@ def _seed_from(random_state):
     return check_random_state(random_state).randint(_SEED_MAX)
 
 
+def _is_memory_mapped(X):
+    """Whether X is (a view of) a memory-mapped file."""
+    import mmap
+
+    while isinstance(X, np.ndarray):
+        if isinstance(X, np.memmap) or isinstance(X.base, mmap.mmap):
+            return True
+        X = X.base
+    return False
+
+
+def _should_stream(out_of_core, X, device, memory_mapped):
+    """Whether to leave X on the host and copy each minibatch (``out_of_core``)."""
+    if out_of_core != "auto":
+        return bool(out_of_core)
+    if device.type == "cpu":
+        return False
+    if memory_mapped:
+        return True
+    if device.type == "cuda":
+        free, _ = torch.cuda.mem_get_info(device)
+        return X.nbytes > 0.5 * free
+    return False
+
+
 def _sigma_floor(X):
-    """A floor for sigma tied to the scale of ``X`` (never zero)."""
-    scale = float(np.sqrt(np.mean(np.var(X, axis=0, dtype=np.float64))))
+    """A floor for sigma tied to the scale of ``X`` (never zero).
+
+    Computed in chunks of rows, so a memmap is never loaded whole.
+    """
+    n_samples = X.shape[0]
+    chunk_rows = max(1, (_CHUNK_ELEMENTS // 4) // max(1, X.shape[1]))  # float64 temporaries
+    mean = np.zeros(X.shape[1])
+    for start in range(0, n_samples, chunk_rows):
+        mean += X[start : start + chunk_rows].sum(axis=0, dtype=np.float64)
+    mean /= n_samples
+    squares = np.zeros(X.shape[1])
+    peak = 0.0
+    for start in range(0, n_samples, chunk_rows):
+        chunk = X[start : start + chunk_rows].astype(np.float64)
+        squares += ((chunk - mean) ** 2).sum(axis=0)
+        peak = max(peak, float(np.abs(chunk).max()))
+    scale = float(np.sqrt(np.mean(squares / n_samples)))
     if not scale > 0:
-        scale = float(np.max(np.abs(X))) or 1.0
+        scale = peak or 1.0
     return SIGMA_FLOOR_FRACTION * scale
 
 
@@ -154,6 +194,15 @@ class GaussianBernoulliRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Ba
         CPU; or any torch device string (``"cpu"``, ``"cuda"``, ``"cuda:1"``,
         ``"mps"``). An explicit device that is not available raises a
         ``ValueError`` in :meth:`fit`.
+
+    out_of_core : bool or "auto", default="auto"
+        Whether to leave the training data in host memory (or on disk, for a
+        ``np.memmap``) and copy each minibatch to the device on its own,
+        instead of moving the whole array to the device once per fit.
+        ``"auto"`` streams on an accelerator when the data is memory-mapped or
+        would take more than half of the device's free memory; on the CPU the
+        data is used in place (zero-copy, a memmap is read lazily) and nothing
+        is streamed. The trained model does not depend on this choice.
 
     verbose : int, default=0
         If positive, print one line per epoch with the training reconstruction
@@ -245,6 +294,7 @@ class GaussianBernoulliRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Ba
         "momentum": [Interval(Real, 0, 1, closed="left")],
         "weight_decay": [Interval(Real, 0, None, closed="left")],
         "device": [str, torch.device],
+        "out_of_core": ["boolean", StrOptions({"auto"})],
         "verbose": ["verbose"],
         "random_state": ["random_state"],
     }
@@ -264,6 +314,7 @@ class GaussianBernoulliRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Ba
         momentum=0.9,
         weight_decay=0.0,
         device="auto",
+        out_of_core="auto",
         verbose=0,
         random_state=None,
     ):
@@ -279,6 +330,7 @@ class GaussianBernoulliRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Ba
         self.momentum = momentum
         self.weight_decay = weight_decay
         self.device = device
+        self.out_of_core = out_of_core
         self.verbose = verbose
         self.random_state = random_state
 
@@ -302,11 +354,12 @@ class GaussianBernoulliRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Ba
         self : GaussianBernoulliRBM
             The fitted model.
         """
+        memory_mapped = _is_memory_mapped(X)
         X = validate_data(self, X, dtype=(np.float64, np.float32))
         self.random_state_ = check_random_state(self.random_state)
         state = self._initial_state(X)
         self.n_iter_ = 0
-        self._train(X, state, n_epochs=self.n_iter, curve=[])
+        self._train(X, state, n_epochs=self.n_iter, curve=[], memory_mapped=memory_mapped)
         return self
 
     @_fit_context(prefer_skip_nested_validation=True)
@@ -331,6 +384,7 @@ class GaussianBernoulliRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Ba
             The fitted model.
         """
         first_call = not hasattr(self, "components_")
+        memory_mapped = _is_memory_mapped(X)
         X = validate_data(self, X, dtype=(np.float64, np.float32), reset=first_call)
         if first_call:
             self.random_state_ = check_random_state(self.random_state)
@@ -341,7 +395,7 @@ class GaussianBernoulliRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Ba
             X = X.astype(self.components_.dtype, copy=False)
             state = self._current_state()
             curve = list(self.reconstruction_error_curve_)
-        self._train(X, state, n_epochs=1, curve=curve)
+        self._train(X, state, n_epochs=1, curve=curve, memory_mapped=memory_mapped)
         return self
 
     def _initial_state(self, X):
@@ -368,11 +422,14 @@ class GaussianBernoulliRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Ba
             "sigma_floor": self.sigma_floor_,
         }
 
-    def _train(self, X, state, *, n_epochs, curve):
+    def _train(self, X, state, *, n_epochs, curve, memory_mapped=False):
         """Train ``n_epochs`` on X from ``state`` (NumPy); commit only on success."""
         device = resolve_device(self.device)
         dtype = compute_dtype(X.dtype, device)
-        X_device = to_tensor(X, device, dtype)
+        if _should_stream(self.out_of_core, X, device, memory_mapped):
+            rows = StreamedRows(X, device, dtype)
+        else:
+            rows = DeviceRows(to_tensor(X, device, dtype))
         params = {
             name: to_tensor(state[name], device, dtype, copy=True)
             for name in ("W", "b", "c", "log_sigma")
@@ -401,9 +458,7 @@ class GaussianBernoulliRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Ba
         for epoch in range(1, n_epochs + 1):
             start = time.perf_counter()
             on_batch = self._progress_printer(n_iter_start + epoch) if self.verbose > 1 else None
-            error, chains = run_epoch(
-                X_device, params, opt_state, chains, config, generator, on_batch
-            )
+            error, chains = run_epoch(rows, params, opt_state, chains, config, generator, on_batch)
             error = float(error)
             if not (math.isfinite(error) and all_finite(params)):
                 raise DivergenceError(

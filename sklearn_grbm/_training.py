@@ -8,6 +8,7 @@ the optimizer state and the persistent chains.
 import math
 from dataclasses import dataclass
 
+import numpy as np
 import torch
 
 from . import _optim
@@ -34,12 +35,44 @@ class TrainingConfig:
     log_sigma_floor: float
 
 
+class DeviceRows:
+    """Training rows resident on the device: a minibatch is an index_select."""
+
+    def __init__(self, X):
+        self.X = X
+        self.shape = tuple(X.shape)
+
+    def minibatches(self, order, n_batches):
+        for rows in torch.tensor_split(order, n_batches):
+            yield self.X.index_select(0, rows)
+
+
+class StreamedRows:
+    """Training rows left in host memory or a memmap; each minibatch is
+    gathered there and copied to the device on its own (out-of-core)."""
+
+    def __init__(self, X, device, dtype):
+        self.X, self.device, self.dtype = X, device, dtype
+        self.shape = tuple(X.shape)
+
+    def minibatches(self, order, n_batches):
+        pinned = self.device.type == "cuda"
+        for rows in np.array_split(order.cpu().numpy(), n_batches):
+            batch = torch.from_numpy(np.take(self.X, rows, axis=0))
+            if pinned:
+                batch = batch.pin_memory()
+            yield batch.to(self.device, self.dtype, non_blocking=pinned)
+
+
 def run_epoch(X, params, opt_state, chains, config, generator, on_batch=None):
     """One shuffled pass over the rows of ``X`` in minibatches.
 
+    Both kinds of rows split the same permutation the same way, so on the CPU
+    a streamed fit and a resident one are bit for bit the same.
+
     Parameters
     ----------
-    X : Tensor of shape (n_samples, n_features), on the training device.
+    X : DeviceRows or StreamedRows
     params : dict of Tensor
         ``W``, ``b``, ``c``, ``log_sigma``; updated in place.
     opt_state : dict
@@ -59,13 +92,13 @@ def run_epoch(X, params, opt_state, chains, config, generator, on_batch=None):
     chains : Tensor or None
         The persistent chains after the epoch.
     """
-    n_samples = X.shape[0]
+    n_samples, n_features = X.shape
     n_batches = max(1, math.ceil(n_samples / config.batch_size))
-    order = torch.randperm(n_samples, generator=generator, device=X.device)
-    squared_error = torch.zeros((), dtype=torch.float64, device=X.device)
+    device = params["W"].device
+    order = torch.randperm(n_samples, generator=generator, device=device)
+    squared_error = torch.zeros((), dtype=torch.float64, device=device)
     train_names = ("W", "b", "c", "log_sigma") if config.learn_sigma else ("W", "b", "c")
-    for i, rows in enumerate(torch.tensor_split(order, n_batches)):
-        v_pos = X.index_select(0, rows)
+    for i, v_pos in enumerate(X.minibatches(order, n_batches)):
         model = RBMParams(params["W"], params["b"], params["c"], params["log_sigma"])
         inv_var, sigma = model.inv_var, model.sigma
         p_pos = hidden_probs(v_pos, model.W, model.c, inv_var)
@@ -104,7 +137,7 @@ def run_epoch(X, params, opt_state, chains, config, generator, on_batch=None):
             params["log_sigma"].clamp_(min=config.log_sigma_floor)
         if on_batch is not None:
             on_batch(i, n_batches)
-    return squared_error / X.numel(), chains
+    return squared_error / (n_samples * n_features), chains
 
 
 def all_finite(params):

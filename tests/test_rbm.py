@@ -269,6 +269,7 @@ def test_defaults_are_the_notebooks():
         momentum=0.9,
         weight_decay=0.0,
         device="auto",
+        out_of_core="auto",
         verbose=0,
         random_state=None,
     )
