@@ -30,7 +30,12 @@ from ._functional import (
     sample_visible,
     visible_mean,
 )
-from ._likelihood import exact_is_affordable, log_partition_ais, log_partition_exact
+from ._likelihood import (
+    LogPartition,
+    exact_is_affordable,
+    log_partition_ais,
+    log_partition_exact,
+)
 from ._training import DeviceRows, StreamedRows, TrainingConfig, all_finite, run_epoch
 
 #: sigma never falls below this fraction of the root-mean-square column
@@ -699,7 +704,7 @@ class GaussianBernoulliRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Ba
         if method == "auto":
             cache = getattr(self, "_log_partition_cache", None)
             if cache is not None and cache[0] == key:
-                return cache[1]
+                return LogPartition(*cache[1:])
             method = "exact" if exact_is_affordable(n_components, n_features) else "ais"
         device = self._inference_device()
         if method == "exact":
@@ -718,7 +723,8 @@ class GaussianBernoulliRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Ba
                 result = log_partition_ais(
                     self._params_on(device, dtype), generator, n_chains=n_chains, n_betas=n_betas
                 )
-        self._log_partition_cache = (key, result)
+        # Plain builtins, so that pickle and skops carry the value as data.
+        self._log_partition_cache = (key, result.value, result.stderr, result.method)
         return result
 
     def _parameter_fingerprint(self):
