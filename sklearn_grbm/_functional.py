@@ -48,6 +48,11 @@ def hidden_probs(v, W, c, inv_var):
     return torch.sigmoid(hidden_logits(v, W, c, inv_var))
 
 
+def hidden_probs_scaled(v_scaled, W, c):
+    """``p(h = 1 | v)`` from ``v / sigma^2``, for callers that need both."""
+    return torch.sigmoid(torch.addmm(c, v_scaled, W.T))
+
+
 def visible_mean(h, W, b):
     """Mean of ``p(v | h)``: ``b + h W``, shape (n, D). It does not involve sigma."""
     return torch.addmm(b, h, W)
@@ -78,7 +83,7 @@ def free_energy(v, params):
     return visible_term - hidden_term
 
 
-def gibbs_chain(p, params, n_steps, generator, *, inv_var=None, sigma=None):
+def gibbs_chain(p, params, n_steps, generator, *, inv_var=None, sigma=None, return_scaled=False):
     """Run ``n_steps`` of block Gibbs sampling h -> v -> h.
 
     Starts from hidden probabilities ``p`` (those of the chain's current
@@ -93,6 +98,8 @@ def gibbs_chain(p, params, n_steps, generator, *, inv_var=None, sigma=None):
         ``p(h = 1 | v)`` at that sample.
     first_mean : Tensor (n, D)
         ``b + W^T h`` of the first step (the one-step sampled reconstruction).
+    v_scaled : Tensor (n, D), only if ``return_scaled``
+        ``v / sigma^2``, as computed for ``p``.
     """
     inv_var = params.inv_var if inv_var is None else inv_var
     sigma = params.sigma if sigma is None else sigma
@@ -102,17 +109,22 @@ def gibbs_chain(p, params, n_steps, generator, *, inv_var=None, sigma=None):
         if first_mean is None:
             first_mean = mean
         v = sample_visible(mean, sigma, generator)
-        p = hidden_probs(v, params.W, params.c, inv_var)
+        v_scaled = v * inv_var
+        p = hidden_probs_scaled(v_scaled, params.W, params.c)
+    if return_scaled:
+        return v, p, first_mean, v_scaled
     return v, p, first_mean
 
 
 def contrastive_gradients(
-    v_pos, p_pos, v_neg, p_neg, params, *, inv_var, learn_sigma, weight_decay
+    vs_pos, p_pos, vs_neg, p_neg, params, *, inv_var, learn_sigma, weight_decay
 ):
     """Closed-form gradient of ``mean F(v_pos) - mean F(v_neg)`` (+ L2 on W).
 
-    ``p_pos`` and ``p_neg`` are ``p(h = 1 | v)`` at the two sets of rows. The
-    negative rows are constants (as after ``.detach()`` in the seed notebook).
+    Takes the visibles already scaled, ``vs = v / sigma^2`` (the hidden
+    probabilities needed them too), and ``p = p(h = 1 | v)`` at both sets of
+    rows. The negative rows are constants (as after ``.detach()`` in the seed
+    notebook).
 
     The sigma gradient reuses the (M, D) matrix of the W gradient:
     ``mean_n v_i (p_n W)_i / sigma_i^2 = sum_j W_ji (P^T V / sigma^2)_ji / n``,
@@ -124,20 +136,20 @@ def contrastive_gradients(
         Gradients keyed ``"W"``, ``"b"``, ``"c"`` and, when ``learn_sigma``,
         ``"log_sigma"``.
     """
-    n_pos, n_neg = v_pos.shape[0], v_neg.shape[0]
-    grad_W = torch.mm(p_neg.T, v_neg * inv_var).div_(n_neg)
-    grad_W.addmm_(p_pos.T, v_pos * inv_var, alpha=-1.0 / n_pos)
+    n_pos, n_neg = vs_pos.shape[0], vs_neg.shape[0]
+    grad_W = torch.mm(p_neg.T, vs_neg).div_(n_neg)
+    grad_W.addmm_(p_pos.T, vs_pos, alpha=-1.0 / n_pos)
     grads = {
         "W": grad_W,
-        "b": (v_neg.mean(dim=0) - v_pos.mean(dim=0)) * inv_var,
+        "b": vs_neg.mean(dim=0) - vs_pos.mean(dim=0),
         "c": p_neg.mean(dim=0) - p_pos.mean(dim=0),
     }
     if learn_sigma:
-        sq_pos = ((v_pos - params.b) ** 2).mean(dim=0)
-        sq_neg = ((v_neg - params.b) ** 2).mean(dim=0)
-        grads["log_sigma"] = (sq_neg - sq_pos) * inv_var - 2.0 * (
-            params.W * grad_W
-        ).sum(dim=0)
+        # (v - b)^2 / sigma^2 = (vs - b / sigma^2)^2 * sigma^2
+        b_scaled = params.b * inv_var
+        sq_pos = ((vs_pos - b_scaled) ** 2).mean(dim=0)
+        sq_neg = ((vs_neg - b_scaled) ** 2).mean(dim=0)
+        grads["log_sigma"] = (sq_neg - sq_pos) / inv_var - 2.0 * (params.W * grad_W).sum(dim=0)
     if weight_decay:
         grad_W.add_(params.W, alpha=weight_decay)
     return grads

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import torch
+from torch.nn.functional import mse_loss
 
 from . import _optim
 from ._functional import (
@@ -17,6 +18,7 @@ from ._functional import (
     contrastive_gradients,
     gibbs_chain,
     hidden_probs,
+    hidden_probs_scaled,
     sample_hidden,
     visible_mean,
 )
@@ -101,25 +103,26 @@ def run_epoch(X, params, opt_state, chains, config, generator, on_batch=None):
     for i, v_pos in enumerate(X.minibatches(order, n_batches)):
         model = RBMParams(params["W"], params["b"], params["c"], params["log_sigma"])
         inv_var, sigma = model.inv_var, model.sigma
-        p_pos = hidden_probs(v_pos, model.W, model.c, inv_var)
+        vs_pos = v_pos * inv_var
+        p_pos = hidden_probs_scaled(vs_pos, model.W, model.c)
+        chain_options = dict(inv_var=inv_var, sigma=sigma, return_scaled=True)
         if config.sampler == "cd":
-            v_neg, p_neg, recon = gibbs_chain(
-                p_pos, model, config.n_gibbs_steps, generator, inv_var=inv_var, sigma=sigma
+            _, p_neg, recon, vs_neg = gibbs_chain(
+                p_pos, model, config.n_gibbs_steps, generator, **chain_options
             )
         else:
             if chains is None:
                 chains = v_pos.clone()
             p_start = hidden_probs(chains, model.W, model.c, inv_var)
-            v_neg, p_neg, _ = gibbs_chain(
-                p_start, model, config.n_gibbs_steps, generator, inv_var=inv_var, sigma=sigma
+            chains, p_neg, _, vs_neg = gibbs_chain(
+                p_start, model, config.n_gibbs_steps, generator, **chain_options
             )
-            chains = v_neg
             recon = visible_mean(sample_hidden(p_pos, generator), model.W, model.b)
-        squared_error += (recon - v_pos).pow_(2).sum()
+        squared_error += mse_loss(recon, v_pos, reduction="sum")
         grads = contrastive_gradients(
-            v_pos,
+            vs_pos,
             p_pos,
-            v_neg,
+            vs_neg,
             p_neg,
             model,
             inv_var=inv_var,

@@ -88,9 +88,9 @@ def test_closed_form_gradients_match_autograd(model, learn_sigma, weight_decay):
     with torch.no_grad():
         inv_var = p.inv_var
         grads = F.contrastive_gradients(
-            v_pos,
+            v_pos * inv_var,
             F.hidden_probs(v_pos, p.W, p.c, inv_var),
-            v_neg,
+            v_neg * inv_var,
             F.hidden_probs(v_neg, p.W, p.c, inv_var),
             p,
             inv_var=inv_var,
