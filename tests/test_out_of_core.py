@@ -26,21 +26,14 @@ def test_memmap_is_recognised(digits_memmap):
 
 
 @pytest.mark.parametrize("sampler", ["cd", "pcd"])
-def test_streamed_and_resident_fits_are_identical(digits_memmap, sampler, monkeypatch):
+def test_streamed_and_resident_fits_are_identical(digits_memmap, sampler, device_transfers):
     X_map, X = digits_memmap
     params = dict(n_components=16, n_iter=3, batch_size=50, sampler=sampler, random_state=0)
     resident = GaussianBernoulliRBM(out_of_core=False, **params).fit(X)
-
-    shapes = []
-    original = _rbm.to_tensor
-
-    def counting(array, device, dtype, **kwargs):
-        shapes.append(np.shape(array))
-        return original(array, device, dtype, **kwargs)
-
-    monkeypatch.setattr(_rbm, "to_tensor", counting)
+    assert X.shape in device_transfers
+    device_transfers.clear()
     streamed = GaussianBernoulliRBM(out_of_core=True, **params).fit(X_map)
-    assert X.shape not in shapes  # the whole array never went to the device
+    assert X.shape not in device_transfers  # the whole array never went to the device
     for name in ("components_", "intercept_hidden_", "intercept_visible_", "sigma_"):
         assert_array_equal(getattr(streamed, name), getattr(resident, name))
     assert streamed.reconstruction_error_curve_ == resident.reconstruction_error_curve_

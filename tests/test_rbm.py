@@ -485,20 +485,10 @@ def test_gpu_fitted_model_loads_and_runs_without_gpu(monkeypatch):
     assert loaded.device_ == "cpu"
 
 
-def test_training_data_goes_to_the_device_once_per_fit(monkeypatch):
-    from sklearn_grbm import _rbm
-
-    calls = []
-    original = _rbm.to_tensor
-
-    def counting(array, device, dtype, **kwargs):
-        calls.append(np.shape(array))
-        return original(array, device, dtype, **kwargs)
-
-    monkeypatch.setattr(_rbm, "to_tensor", counting)
+def test_training_data_goes_to_the_device_once_per_fit(device_transfers):
     small(n_iter=4, batch_size=10).fit(Xdigits[:200])
-    assert calls.count((200, 64)) == 1
-    assert len(calls) == 5  # the data, then W, b, c, log sigma; nothing per batch or epoch
+    assert device_transfers.count((200, 64)) == 1
+    assert len(device_transfers) == 5  # the data, then W, b, c, log sigma; nothing per batch or epoch
 
 
 def test_clone_has_no_fitted_state():
