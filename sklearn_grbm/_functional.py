@@ -153,3 +153,73 @@ def contrastive_gradients(
     if weight_decay:
         grad_W.add_(params.W, alpha=weight_decay)
     return grads
+
+
+# ---------------------------------------------------------------- tempering
+#
+# The tempered family is the one AIS anneals through: the GRBM with weights
+# beta * W and the same b, c, sigma. At beta = 0 it is the tractable base
+# model (v ~ N(b, sigma^2), h ~ Bernoulli(sigmoid(c))), at beta = 1 the model.
+
+
+def _tempered_weights(v, W, inv_var):
+    """``W (v / sigma^2)`` for chains of shape (K, n, D): shape (K, n, M)."""
+    K, n, D = v.shape
+    return ((v * inv_var).reshape(K * n, D) @ W.T).reshape(K, n, -1)
+
+
+def tempered_gibbs_step(v, betas, params, generator, *, inv_var, sigma):
+    """One Gibbs step h -> v for chains ``v`` (K, n, D), chain k at ``betas[k]``."""
+    K, n, D = v.shape
+    scale = betas[:, None, None]
+    p = torch.sigmoid(params.c + scale * _tempered_weights(v, params.W, inv_var))
+    h = sample_hidden(p, generator)
+    shift = (h.reshape(K * n, -1) @ params.W).reshape(K, n, D)
+    return sample_visible(params.b + scale * shift, sigma, generator)
+
+
+def swap_tempered_chains(v, betas, params, generator, *, inv_var, parity):
+    """Metropolis swaps between the neighbouring temperatures (k, k + 1) with
+    ``k % 2 == parity``; returns the new chains and the acceptance rate.
+
+    A swap of v_k and v_l is accepted with probability
+    ``min(1, exp(F_k(v_k) + F_l(v_l) - F_k(v_l) - F_l(v_k)))``, where F_beta is
+    the free energy at weights beta W; its quadratic terms cancel.
+    """
+    K = v.shape[0]
+    lower = torch.arange(parity, K - 1, 2, device=v.device)
+    if lower.numel() == 0:
+        return v, float("nan")
+    upper = lower + 1
+    x = _tempered_weights(v, params.W, inv_var)
+
+    def softplus_sum(beta_index, chain_index):
+        return softplus(params.c + betas[beta_index, None, None] * x[chain_index]).sum(dim=-1)
+
+    # -F_beta(v) = softplus_sum - quadratic; the quadratics cancel in the ratio.
+    log_accept = (
+        softplus_sum(lower, upper) + softplus_sum(upper, lower)
+        - softplus_sum(lower, lower) - softplus_sum(upper, upper)
+    )
+    uniform = torch.rand(log_accept.shape, generator=generator, dtype=_DRAW_DTYPE, device=v.device)
+    accept = torch.log(uniform.to(log_accept.dtype)) < log_accept  # (pairs, n)
+    swapped = v.clone()
+    mask = accept[..., None]
+    swapped[lower] = torch.where(mask, v[upper], v[lower])
+    swapped[upper] = torch.where(mask, v[lower], v[upper])
+    return swapped, float(accept.float().mean())
+
+
+def temperature_ladder(n_temperatures, dtype, device):
+    """Inverse temperatures from 1 (the model) down to 0 (the base model)."""
+    return torch.linspace(1.0, 0.0, n_temperatures, dtype=dtype, device=device)
+
+
+def parallel_tempering(v, betas, params, n_steps, generator, *, first_parity=0):
+    """``n_steps`` of parallel tempering: a Gibbs step at every temperature,
+    then swaps between alternating neighbour pairs. Returns the chains."""
+    inv_var, sigma = params.inv_var, params.sigma
+    for step in range(n_steps):
+        v = tempered_gibbs_step(v, betas, params, generator, inv_var=inv_var, sigma=sigma)
+        v, _ = swap_tempered_chains(v, betas, params, generator, inv_var=inv_var, parity=(first_parity + step) % 2)
+    return v

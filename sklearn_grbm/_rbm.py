@@ -26,8 +26,10 @@ from ._functional import (
     free_energy,
     gibbs_chain,
     hidden_probs,
+    parallel_tempering,
     sample_hidden,
     sample_visible,
+    temperature_ladder,
     visible_mean,
 )
 from ._likelihood import (
@@ -84,6 +86,15 @@ def _seed_from(random_state):
     if isinstance(random_state, Integral) and not isinstance(random_state, bool):
         return int(random_state)
     return check_random_state(random_state).randint(_SEED_MAX)
+
+
+def _chains_fit(chains, sampler, n_temperatures):
+    """Whether persistent chains carried over suit the sampler now set."""
+    if chains is None or sampler == "cd":
+        return False
+    if sampler == "pcd":
+        return chains.ndim == 2
+    return chains.ndim == 3 and chains.shape[0] == n_temperatures
 
 
 def _is_memory_mapped(X):
@@ -170,11 +181,18 @@ class GaussianBernoulliRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Ba
         Number of Gibbs steps per update: k in CD-k, or the steps the
         persistent chains advance per update in PCD.
 
-    sampler : {"cd", "pcd"}, default="cd"
+    sampler : {"cd", "pcd", "pt"}, default="cd"
         How the negative (model) samples are drawn. ``"cd"``: chains start at
         the minibatch (contrastive divergence). ``"pcd"``: persistent chains,
         one per row of the first minibatch, carried across minibatches, epochs
-        and :meth:`partial_fit` calls.
+        and :meth:`partial_fit` calls. ``"pt"``: parallel tempering (Cho,
+        Ilin and Raiko 2011): persistent chains at ``n_temperatures`` inverse
+        temperatures from 1 down to 0, each a GRBM with weights beta W, with
+        Metropolis swaps between neighbours after every Gibbs step; the
+        negative samples come from the chains at temperature 1.
+
+    n_temperatures : int, default=10
+        Number of tempered chains per sample for ``sampler="pt"``.
 
     learn_sigma : bool, default=True
         Whether to learn the log standard deviation of each visible unit. If
@@ -292,7 +310,8 @@ class GaussianBernoulliRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Ba
         "batch_size": [Interval(Integral, 1, None, closed="left")],
         "n_iter": [Interval(Integral, 0, None, closed="left")],
         "n_gibbs_steps": [Interval(Integral, 1, None, closed="left")],
-        "sampler": [StrOptions({"cd", "pcd"})],
+        "sampler": [StrOptions({"cd", "pcd", "pt"})],
+        "n_temperatures": [Interval(Integral, 2, None, closed="left")],
         "learn_sigma": ["boolean"],
         "sigma": [Interval(Real, 0, None, closed="neither")],
         "optimizer": [StrOptions({"adam", "sgd"})],
@@ -313,6 +332,7 @@ class GaussianBernoulliRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Ba
         n_iter=25,
         n_gibbs_steps=1,
         sampler="cd",
+        n_temperatures=10,
         learn_sigma=True,
         sigma=1.0,
         optimizer="adam",
@@ -329,6 +349,7 @@ class GaussianBernoulliRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Ba
         self.n_iter = n_iter
         self.n_gibbs_steps = n_gibbs_steps
         self.sampler = sampler
+        self.n_temperatures = n_temperatures
         self.learn_sigma = learn_sigma
         self.sigma = sigma
         self.optimizer = optimizer
@@ -445,6 +466,8 @@ class GaussianBernoulliRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Ba
         else:
             opt_state = _optim.state_from_numpy(opt, device, dtype)
         chains = state["chains"]
+        if not _chains_fit(chains, self.sampler, self.n_temperatures):
+            chains = None
         if chains is not None:
             chains = to_tensor(chains, device, dtype, copy=True)
         config = TrainingConfig(
@@ -457,6 +480,7 @@ class GaussianBernoulliRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Ba
             momentum=float(self.momentum),
             weight_decay=float(self.weight_decay),
             log_sigma_floor=math.log(state["sigma_floor"]),
+            n_temperatures=int(self.n_temperatures),
         )
         generator = make_generator(device, self.random_state_.randint(_SEED_MAX))
         n_iter_start = self.n_iter_
@@ -765,12 +789,12 @@ class GaussianBernoulliRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Ba
 
         return self._map_rows(X, step, X.shape[1])
 
-    def sample(self, n_samples=1, *, n_steps=1000, mean=False, random_state=None):
-        """Draw visible vectors from the model by block Gibbs sampling.
+    def sample(self, n_samples=1, *, n_steps=1000, mean=False, method="gibbs", random_state=None):
+        """Draw visible vectors from the model by Markov chain Monte Carlo.
 
         Each chain starts from ``Normal(b, diag(sigma^2))`` (the model with
-        W = 0) and runs ``n_steps`` Gibbs steps; the last visible sample of
-        each chain is returned.
+        W = 0) and runs ``n_steps`` steps; the last visible sample of each
+        chain is returned.
 
         Parameters
         ----------
@@ -785,6 +809,13 @@ class GaussianBernoulliRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Ba
             instead of a draw from it: the sample without its Gaussian noise,
             which is what one usually looks at when sigma is large.
 
+        method : {"gibbs", "pt"}, default="gibbs"
+            ``"gibbs"``: block Gibbs sampling. ``"pt"``: parallel tempering
+            over ``n_temperatures`` chains per sample (weights beta W, beta
+            from 1 to 0, swaps between neighbours after each step), which
+            moves between the modes of a multimodal model far sooner; costs
+            ``n_temperatures`` times more per step.
+
         random_state : int, RandomState instance or None, default=None
             Seed of this call; None continues the model's ``random_state_``.
 
@@ -796,6 +827,8 @@ class GaussianBernoulliRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Ba
         for name, value in (("n_samples", n_samples), ("n_steps", n_steps)):
             if not isinstance(value, Integral) or isinstance(value, bool) or value < 1:
                 raise ValueError(f"{name} must be a positive integer, got {value!r}")
+        if method not in ("gibbs", "pt"):
+            raise ValueError(f"method must be 'gibbs' or 'pt', got {method!r}")
         device = self._inference_device()
         np_dtype = self.components_.dtype
         dtype = compute_dtype(np_dtype, device)
@@ -804,8 +837,14 @@ class GaussianBernoulliRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Ba
         with torch.inference_mode():
             base_mean = params.b.expand(int(n_samples), -1).contiguous()
             v = sample_visible(base_mean, params.sigma, generator)
-            start = hidden_probs(v, params.W, params.c, params.inv_var)
-            v, p, _ = gibbs_chain(start, params, int(n_steps), generator)
+            if method == "pt":
+                betas = temperature_ladder(int(self.n_temperatures), dtype, device)
+                chains = v.expand(len(betas), -1, -1).contiguous()
+                v = parallel_tempering(chains, betas, params, int(n_steps), generator)[0]
+                p = hidden_probs(v, params.W, params.c, params.inv_var)
+            else:
+                start = hidden_probs(v, params.W, params.c, params.inv_var)
+                v, p, _ = gibbs_chain(start, params, int(n_steps), generator)
             if mean:
                 h = sample_hidden(p, generator)
                 v = visible_mean(h, params.W, params.b)

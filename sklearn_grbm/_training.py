@@ -19,7 +19,9 @@ from ._functional import (
     gibbs_chain,
     hidden_probs,
     hidden_probs_scaled,
+    parallel_tempering,
     sample_hidden,
+    temperature_ladder,
     visible_mean,
 )
 
@@ -35,6 +37,7 @@ class TrainingConfig:
     momentum: float
     weight_decay: float
     log_sigma_floor: float
+    n_temperatures: int = 10
 
 
 class DeviceRows:
@@ -80,8 +83,9 @@ def run_epoch(X, params, opt_state, chains, config, generator, on_batch=None):
     opt_state : dict
         From ``_optim.init_state``; updated in place.
     chains : Tensor or None
-        Persistent visible chains for ``sampler="pcd"``; ``None`` starts them
-        from the first minibatch.
+        Persistent visible chains: (n_chains, D) for ``sampler="pcd"``,
+        (n_temperatures, n_chains, D) for ``sampler="pt"`` (chain 0 at the
+        model's temperature); ``None`` starts them from the first minibatch.
     on_batch : callable or None
         Called as ``on_batch(i, n_batches)`` after each minibatch.
 
@@ -110,6 +114,16 @@ def run_epoch(X, params, opt_state, chains, config, generator, on_batch=None):
             _, p_neg, recon, vs_neg = gibbs_chain(
                 p_pos, model, config.n_gibbs_steps, generator, **chain_options
             )
+        elif config.sampler == "pt":
+            if chains is None:
+                chains = v_pos.expand(config.n_temperatures, -1, -1).clone()
+            betas = temperature_ladder(config.n_temperatures, v_pos.dtype, device)
+            chains = parallel_tempering(
+                chains, betas, model, config.n_gibbs_steps, generator, first_parity=opt_state["step"] % 2
+            )
+            vs_neg = chains[0] * inv_var
+            p_neg = hidden_probs_scaled(vs_neg, model.W, model.c)
+            recon = visible_mean(sample_hidden(p_pos, generator), model.W, model.b)
         else:
             if chains is None:
                 chains = v_pos.clone()

@@ -130,3 +130,62 @@ def test_gibbs_chain_with_zero_weights_samples_the_visible_gaussian():
     assert_allclose(v.std(0).numpy(), sigma.numpy(), rtol=0.03)
     assert_allclose(p.numpy(), 0.5)
     assert_allclose(first.numpy(), b.expand(20000, -1).numpy())
+
+
+def test_tempered_step_at_beta_zero_samples_the_base_gaussian():
+    W, b, c, sigma = ref.random_model(3, 2, seed=9, scale=3.0)
+    params = as_params(W, b, c, sigma)
+    v = torch.zeros(1, 20000, 2, dtype=torch.float64)
+    out = F.tempered_gibbs_step(
+        v, torch.tensor([0.0], dtype=torch.float64), params, torch.Generator().manual_seed(0),
+        inv_var=params.inv_var, sigma=params.sigma,
+    )[0].numpy()
+    assert_allclose(out.mean(0), b, atol=4 * sigma.max() / np.sqrt(20000))
+    assert_allclose(out.std(0), sigma, rtol=0.03)
+
+
+def test_swap_acceptance_follows_the_tempered_free_energies(monkeypatch):
+    # Two temperatures, one chain each: the swap probability must be
+    # min(1, exp(F_0(v_0) + F_1(v_1) - F_0(v_1) - F_1(v_0))) with F_beta from
+    # the reference formula at weights beta W.
+    W, b, c, sigma = ref.random_model(3, 2, seed=10, scale=1.0)
+    params = as_params(W, b, c, sigma)
+    betas = np.array([1.0, 0.3])
+    v = np.array([[[2.0, 1.5]], [[0.5, -1.0]]])
+
+    def F_at(beta, x):
+        return ref.free_energy(x, beta * W, b, c, sigma)[0]
+
+    expected = min(1.0, np.exp(F_at(1.0, v[0]) + F_at(0.3, v[1]) - F_at(1.0, v[1]) - F_at(0.3, v[0])))
+    generator = torch.Generator().manual_seed(0)
+    swaps = 0
+    for _ in range(4000):
+        out, _ = F.swap_tempered_chains(
+            torch.tensor(v), torch.tensor(betas), params, generator, inv_var=params.inv_var, parity=0
+        )
+        swaps += bool(np.allclose(out[0].numpy(), v[1]))
+    assert 0.0 < expected < 1.0
+    assert abs(swaps / 4000 - expected) < 4 * np.sqrt(expected * (1 - expected) / 4000)
+
+
+def test_parallel_tempering_mixes_where_gibbs_does_not():
+    # The bimodal 1-D model: 50 plain Gibbs steps from the base model leave
+    # the chains in the wrong proportions; 50 steps of PT over 8 temperatures
+    # reproduce the exact density.
+    W, b, c, sigma = np.array([[2.5], [-2.0]]), np.array([0.5]), np.array([-1.0, 0.5]), np.array([0.7])
+    params = as_params(W, b, c, sigma)
+    log_z = ref.log_partition(W, b, c, sigma)
+    edges = np.linspace(-4, 7, 45)
+    centres = 0.5 * (edges[1:] + edges[:-1])
+    expected = np.exp(-ref.free_energy(centres[:, None], W, b, c, sigma) - log_z) * np.diff(edges)
+    generator = torch.Generator().manual_seed(0)
+    start = F.sample_visible(torch.tensor(b).expand(20000, 1).contiguous(), params.sigma, generator)
+    betas = F.temperature_ladder(8, torch.float64, "cpu")
+    chains = F.parallel_tempering(start.expand(8, -1, -1).clone(), betas, params, 50, generator)
+    observed = np.histogram(chains[0, :, 0].numpy(), bins=edges)[0] / 20000
+    assert np.abs(observed - expected).max() < 0.01
+    exact_mean = np.sum(centres * expected)
+    assert abs(chains[0, :, 0].mean().item() - exact_mean) < 0.03
+    p0 = F.hidden_probs(start, params.W, params.c, params.inv_var)
+    gibbs, _, _ = F.gibbs_chain(p0, params, 50, generator)
+    assert abs(gibbs[:, 0].mean().item() - exact_mean) > 0.1

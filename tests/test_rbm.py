@@ -64,6 +64,18 @@ def test_partial_fit_matches_fit_statistically():
     assert_array_equal(X, Xdigits)
 
 
+def test_tempered_chains_persist_and_reset_with_the_sampler():
+    X = Xdigits[:200]
+    rbm = small(sampler="pt", n_temperatures=4).fit(X)
+    assert rbm._persistent_chains.shape == (4, 20, 64)
+    rbm.partial_fit(X)
+    assert rbm._persistent_chains.shape == (4, 20, 64)
+    rbm.set_params(sampler="pcd").partial_fit(X)
+    assert rbm._persistent_chains.shape == (20, 64)
+    rbm.set_params(sampler="pt", n_temperatures=3).partial_fit(X)
+    assert rbm._persistent_chains.shape == (3, 20, 64)
+
+
 def test_partial_fit_carries_optimizer_and_chains():
     X = Xdigits[:200]
     rbm = small(sampler="pcd")
@@ -146,6 +158,20 @@ def test_samples_follow_the_model_density():
     assert np.abs(observed - expected).max() < 0.01
 
 
+def test_tempered_sampling_follows_a_multimodal_density():
+    W, b, c, sigma = np.array([[2.5], [-2.0]]), np.array([0.5]), np.array([-1.0, 0.5]), np.array([0.7])
+    rbm = GaussianBernoulliRBM(n_components=2, n_iter=0, n_temperatures=8).fit(np.zeros((2, 1)))
+    rbm.components_, rbm.intercept_visible_, rbm.intercept_hidden_, rbm.sigma_ = W, b, c, sigma
+    samples = rbm.sample(10000, n_steps=50, method="pt", random_state=0)[:, 0]
+    edges = np.linspace(-4, 7, 45)
+    centres = 0.5 * (edges[1:] + edges[:-1])
+    expected = np.exp(rbm.score_samples(centres[:, None])) * np.diff(edges)
+    observed = np.histogram(samples, bins=edges)[0] / samples.size
+    assert np.abs(observed - expected).max() < 0.012
+    with pytest.raises(ValueError, match="method"):
+        rbm.sample(2, method="langevin")
+
+
 def test_score_samples_finite_for_large_inputs():
     rbm = small().fit(Xdigits[:100])
     huge = np.arange(64, dtype=np.float64)[None] * 100
@@ -217,6 +243,7 @@ def test_feature_names_out(method):
         dict(sampler="pcd"),
         dict(sampler="cd", n_gibbs_steps=3),
         dict(sampler="pcd", n_gibbs_steps=2),
+        dict(sampler="pt", n_temperatures=5),
         dict(optimizer="sgd", learning_rate=1e-3),
         dict(learn_sigma=False, sigma=0.5),
     ],
@@ -263,6 +290,7 @@ def test_defaults_are_the_notebooks():
         n_iter=25,
         n_gibbs_steps=1,
         sampler="cd",
+        n_temperatures=10,
         learn_sigma=True,
         sigma=1.0,
         optimizer="adam",
