@@ -223,3 +223,55 @@ def parallel_tempering(v, betas, params, n_steps, generator, *, first_parity=0):
         v = tempered_gibbs_step(v, betas, params, generator, inv_var=inv_var, sigma=sigma)
         v, _ = swap_tempered_chains(v, betas, params, generator, inv_var=inv_var, parity=(first_parity + step) % 2)
     return v
+
+
+# ---------------------------------------------------------------- Langevin
+
+
+def langevin_visible(v, mean, sigma, n_steps, step_size, generator, *, adjust=False):
+    """Langevin steps on ``v`` targeting ``p(v | h) = Normal(mean, diag(sigma^2))``.
+
+    The gradient is the per-sample energy gradient ``(v - mean) / sigma^2``
+    (never averaged over the batch), preconditioned by ``sigma^2``: a step is
+    ``v - step_size (v - mean) + sqrt(2 step_size) sigma noise``. Unadjusted,
+    the stationary variance is ``sigma^2 / (1 - step_size / 2)``; with
+    ``adjust`` (MALA: a Metropolis-Hastings test per step and row) it is
+    exactly ``sigma^2``.
+    """
+    root = (2.0 * step_size) ** 0.5
+    for _ in range(n_steps):
+        drift = v - step_size * (v - mean)
+        noise = torch.randn(v.shape, generator=generator, dtype=_DRAW_DTYPE, device=v.device).to(v.dtype)
+        proposal = torch.addcmul(drift, noise, sigma, value=root)
+        if adjust:
+            v = _mala_accept(v, proposal, mean, sigma, step_size, generator)
+        else:
+            v = proposal
+    return v
+
+
+def _mala_accept(v, proposal, mean, sigma, step_size, generator):
+    def log_target(x):
+        return -0.5 * (((x - mean) / sigma) ** 2).sum(dim=1)
+
+    def log_proposal(to, frm):  # log q(to | frm), up to a constant that cancels
+        centre = frm - step_size * (frm - mean)
+        return -(((to - centre) / sigma) ** 2).sum(dim=1) / (4.0 * step_size)
+
+    log_ratio = log_target(proposal) - log_target(v) + log_proposal(v, proposal) - log_proposal(proposal, v)
+    uniform = torch.rand(log_ratio.shape, generator=generator, dtype=_DRAW_DTYPE, device=v.device)
+    accept = (torch.log(uniform.to(v.dtype)) < log_ratio)[:, None]
+    return torch.where(accept, proposal, v)
+
+
+def gibbs_langevin_chain(v, params, n_steps, generator, *, n_langevin_steps, step_size, adjust=False):
+    """Gibbs-Langevin sampling (Liao et al. 2022): h ~ p(h | v) by Gibbs, then
+    ``n_langevin_steps`` Langevin steps for v given h, ``n_steps`` times.
+    Returns the last visible state and ``p(h = 1 | v)`` there."""
+    inv_var, sigma = params.inv_var, params.sigma
+    p = hidden_probs(v, params.W, params.c, inv_var)
+    for _ in range(n_steps):
+        mean = visible_mean(sample_hidden(p, generator), params.W, params.b)
+        v = langevin_visible(v, mean, sigma, n_langevin_steps, step_size, generator, adjust=adjust)
+        p = hidden_probs(v, params.W, params.c, inv_var)
+    return v, p

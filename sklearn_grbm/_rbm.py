@@ -25,6 +25,7 @@ from ._functional import (
     RBMParams,
     free_energy,
     gibbs_chain,
+    gibbs_langevin_chain,
     hidden_probs,
     parallel_tempering,
     sample_hidden,
@@ -181,7 +182,7 @@ class GaussianBernoulliRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Ba
         Number of Gibbs steps per update: k in CD-k, or the steps the
         persistent chains advance per update in PCD.
 
-    sampler : {"cd", "pcd", "pt"}, default="cd"
+    sampler : {"cd", "pcd", "pt", "langevin"}, default="cd"
         How the negative (model) samples are drawn. ``"cd"``: chains start at
         the minibatch (contrastive divergence). ``"pcd"``: persistent chains,
         one per row of the first minibatch, carried across minibatches, epochs
@@ -191,8 +192,25 @@ class GaussianBernoulliRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Ba
         Metropolis swaps between neighbours after every Gibbs step; the
         negative samples come from the chains at temperature 1.
 
+        ``"langevin"``: Gibbs-Langevin sampling (Liao, Kornblith, Ren, Fleet
+        and Hinton 2022), started at the minibatch like CD: hidden units by
+        Gibbs, visible units by ``n_langevin_steps`` Langevin steps given them.
+
     n_temperatures : int, default=10
         Number of tempered chains per sample for ``sampler="pt"``.
+
+    n_langevin_steps : int, default=10
+        Langevin steps per Gibbs step for ``sampler="langevin"``.
+
+    langevin_step_size : float, default=0.1
+        Langevin step relative to each visible variance: a step moves ``v`` by
+        ``-step (v - b - W^T h) + sqrt(2 step) sigma noise``, the per-sample
+        energy gradient preconditioned by ``sigma^2``. Must be below 2.
+
+    langevin_adjust : bool, default=False
+        Metropolis-Hastings correction of every Langevin step (MALA), which
+        makes the visible updates exact; unadjusted, they inflate the
+        conditional variance by ``1 / (1 - langevin_step_size / 2)``.
 
     learn_sigma : bool, default=True
         Whether to learn the log standard deviation of each visible unit. If
@@ -310,8 +328,11 @@ class GaussianBernoulliRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Ba
         "batch_size": [Interval(Integral, 1, None, closed="left")],
         "n_iter": [Interval(Integral, 0, None, closed="left")],
         "n_gibbs_steps": [Interval(Integral, 1, None, closed="left")],
-        "sampler": [StrOptions({"cd", "pcd", "pt"})],
+        "sampler": [StrOptions({"cd", "pcd", "pt", "langevin"})],
         "n_temperatures": [Interval(Integral, 2, None, closed="left")],
+        "n_langevin_steps": [Interval(Integral, 1, None, closed="left")],
+        "langevin_step_size": [Interval(Real, 0, 2, closed="neither")],
+        "langevin_adjust": ["boolean"],
         "learn_sigma": ["boolean"],
         "sigma": [Interval(Real, 0, None, closed="neither")],
         "optimizer": [StrOptions({"adam", "sgd"})],
@@ -333,6 +354,9 @@ class GaussianBernoulliRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Ba
         n_gibbs_steps=1,
         sampler="cd",
         n_temperatures=10,
+        n_langevin_steps=10,
+        langevin_step_size=0.1,
+        langevin_adjust=False,
         learn_sigma=True,
         sigma=1.0,
         optimizer="adam",
@@ -350,6 +374,9 @@ class GaussianBernoulliRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Ba
         self.n_gibbs_steps = n_gibbs_steps
         self.sampler = sampler
         self.n_temperatures = n_temperatures
+        self.n_langevin_steps = n_langevin_steps
+        self.langevin_step_size = langevin_step_size
+        self.langevin_adjust = langevin_adjust
         self.learn_sigma = learn_sigma
         self.sigma = sigma
         self.optimizer = optimizer
@@ -481,6 +508,9 @@ class GaussianBernoulliRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Ba
             weight_decay=float(self.weight_decay),
             log_sigma_floor=math.log(state["sigma_floor"]),
             n_temperatures=int(self.n_temperatures),
+            n_langevin_steps=int(self.n_langevin_steps),
+            langevin_step_size=float(self.langevin_step_size),
+            langevin_adjust=bool(self.langevin_adjust),
         )
         generator = make_generator(device, self.random_state_.randint(_SEED_MAX))
         n_iter_start = self.n_iter_
@@ -809,12 +839,14 @@ class GaussianBernoulliRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Ba
             instead of a draw from it: the sample without its Gaussian noise,
             which is what one usually looks at when sigma is large.
 
-        method : {"gibbs", "pt"}, default="gibbs"
+        method : {"gibbs", "pt", "langevin"}, default="gibbs"
             ``"gibbs"``: block Gibbs sampling. ``"pt"``: parallel tempering
             over ``n_temperatures`` chains per sample (weights beta W, beta
             from 1 to 0, swaps between neighbours after each step), which
             moves between the modes of a multimodal model far sooner; costs
-            ``n_temperatures`` times more per step.
+            ``n_temperatures`` times more per step. ``"langevin"``:
+            Gibbs-Langevin with ``n_langevin_steps``, ``langevin_step_size``
+            and ``langevin_adjust``.
 
         random_state : int, RandomState instance or None, default=None
             Seed of this call; None continues the model's ``random_state_``.
@@ -827,8 +859,8 @@ class GaussianBernoulliRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Ba
         for name, value in (("n_samples", n_samples), ("n_steps", n_steps)):
             if not isinstance(value, Integral) or isinstance(value, bool) or value < 1:
                 raise ValueError(f"{name} must be a positive integer, got {value!r}")
-        if method not in ("gibbs", "pt"):
-            raise ValueError(f"method must be 'gibbs' or 'pt', got {method!r}")
+        if method not in ("gibbs", "pt", "langevin"):
+            raise ValueError(f"method must be 'gibbs', 'pt' or 'langevin', got {method!r}")
         device = self._inference_device()
         np_dtype = self.components_.dtype
         dtype = compute_dtype(np_dtype, device)
@@ -842,6 +874,16 @@ class GaussianBernoulliRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Ba
                 chains = v.expand(len(betas), -1, -1).contiguous()
                 v = parallel_tempering(chains, betas, params, int(n_steps), generator)[0]
                 p = hidden_probs(v, params.W, params.c, params.inv_var)
+            elif method == "langevin":
+                v, p = gibbs_langevin_chain(
+                    v,
+                    params,
+                    int(n_steps),
+                    generator,
+                    n_langevin_steps=int(self.n_langevin_steps),
+                    step_size=float(self.langevin_step_size),
+                    adjust=bool(self.langevin_adjust),
+                )
             else:
                 start = hidden_probs(v, params.W, params.c, params.inv_var)
                 v, p, _ = gibbs_chain(start, params, int(n_steps), generator)

@@ -17,6 +17,7 @@ from ._functional import (
     RBMParams,
     contrastive_gradients,
     gibbs_chain,
+    gibbs_langevin_chain,
     hidden_probs,
     hidden_probs_scaled,
     parallel_tempering,
@@ -38,6 +39,9 @@ class TrainingConfig:
     weight_decay: float
     log_sigma_floor: float
     n_temperatures: int = 10
+    n_langevin_steps: int = 10
+    langevin_step_size: float = 0.1
+    langevin_adjust: bool = False
 
 
 class DeviceRows:
@@ -114,6 +118,18 @@ def run_epoch(X, params, opt_state, chains, config, generator, on_batch=None):
             _, p_neg, recon, vs_neg = gibbs_chain(
                 p_pos, model, config.n_gibbs_steps, generator, **chain_options
             )
+        elif config.sampler == "langevin":
+            v_neg, p_neg = gibbs_langevin_chain(
+                v_pos,
+                model,
+                config.n_gibbs_steps,
+                generator,
+                n_langevin_steps=config.n_langevin_steps,
+                step_size=config.langevin_step_size,
+                adjust=config.langevin_adjust,
+            )
+            vs_neg = v_neg * inv_var
+            recon = visible_mean(sample_hidden(p_pos, generator), model.W, model.b)
         elif config.sampler == "pt":
             if chains is None:
                 chains = v_pos.expand(config.n_temperatures, -1, -1).clone()

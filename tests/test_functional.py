@@ -189,3 +189,53 @@ def test_parallel_tempering_mixes_where_gibbs_does_not():
     p0 = F.hidden_probs(start, params.W, params.c, params.inv_var)
     gibbs, _, _ = F.gibbs_chain(p0, params, 50, generator)
     assert abs(gibbs[:, 0].mean().item() - exact_mean) > 0.1
+
+
+def zero_weight_model(sigma):
+    sigma = np.asarray(sigma, dtype=np.float64)
+    D = sigma.size
+    return RBMParams(
+        torch.zeros(3, D, dtype=torch.float64),
+        torch.linspace(-1.0, 1.0, D, dtype=torch.float64),
+        torch.zeros(3, dtype=torch.float64),
+        torch.tensor(np.log(sigma)),
+    )
+
+
+@pytest.mark.parametrize("adjust", [False, True])
+def test_langevin_with_zero_weights_has_the_visible_variance(adjust):
+    # With W = 0, p(v | h) = N(b, sigma^2) whatever h: the adjusted sampler's
+    # variance is sigma^2, the unadjusted one's sigma^2 / (1 - step / 2).
+    sigma = np.array([0.1, 1.0, 3.0])
+    params = zero_weight_model(sigma)
+    step = 0.4
+    start = torch.zeros(20000, 3, dtype=torch.float64)
+    v, _ = F.gibbs_langevin_chain(
+        start, params, 40, torch.Generator().manual_seed(0), n_langevin_steps=5, step_size=step, adjust=adjust
+    )
+    expected_var = sigma**2 if adjust else sigma**2 / (1 - step / 2)
+    assert_allclose(v.var(dim=0).numpy(), expected_var, rtol=0.04)
+    assert_allclose(v.mean(dim=0).numpy(), params.b.numpy(), atol=4 * 3.0 / np.sqrt(20000))
+
+
+def test_langevin_step_is_per_sample_not_per_batch():
+    # The same chain state must move the same way whatever the number of rows
+    # it is sampled with: a gradient averaged over the batch would shrink the
+    # drift by the number of rows and leave the chains where they started.
+    params = zero_weight_model([1.0, 1.0])
+    for n_rows in (1, 1000):
+        start = torch.full((n_rows, 2), 10.0, dtype=torch.float64)
+        v, _ = F.gibbs_langevin_chain(
+            start, params, 20, torch.Generator().manual_seed(0), n_langevin_steps=5, step_size=0.5
+        )
+        assert np.abs(v.mean(dim=0).numpy() - params.b.numpy()).max() < 0.5 + 4 / np.sqrt(n_rows)
+
+
+def test_mala_leaves_a_gaussian_invariant_even_with_large_steps():
+    # Step 1.9 without correction overshoots (variance sigma^2 / 0.05); MALA
+    # rejects what it must and keeps sigma^2.
+    sigma = torch.tensor([0.5, 2.0], dtype=torch.float64)
+    mean = torch.tensor([[1.0, -1.0]], dtype=torch.float64).expand(20000, -1)
+    start = mean + sigma * torch.randn(20000, 2, dtype=torch.float64, generator=torch.Generator().manual_seed(1))
+    v = F.langevin_visible(start, mean, sigma, 30, 1.9, torch.Generator().manual_seed(0), adjust=True)
+    assert_allclose(v.var(dim=0).numpy(), sigma.numpy() ** 2, rtol=0.05)

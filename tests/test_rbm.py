@@ -169,7 +169,17 @@ def test_tempered_sampling_follows_a_multimodal_density():
     observed = np.histogram(samples, bins=edges)[0] / samples.size
     assert np.abs(observed - expected).max() < 0.012
     with pytest.raises(ValueError, match="method"):
-        rbm.sample(2, method="langevin")
+        rbm.sample(2, method="metropolis")
+
+
+def test_langevin_sampling_from_a_zero_weight_model():
+    rbm = GaussianBernoulliRBM(n_components=3, n_iter=0, langevin_adjust=True, langevin_step_size=0.5)
+    rbm.fit(np.zeros((2, 2)))
+    rbm.sigma_ = np.array([0.3, 2.0])
+    rbm.intercept_visible_ = np.array([1.0, -1.0])
+    samples = rbm.sample(20000, n_steps=20, method="langevin", random_state=0)
+    assert_allclose(samples.std(axis=0), rbm.sigma_, rtol=0.03)
+    assert_allclose(samples.mean(axis=0), rbm.intercept_visible_, atol=0.05)
 
 
 def test_score_samples_finite_for_large_inputs():
@@ -244,6 +254,7 @@ def test_feature_names_out(method):
         dict(sampler="cd", n_gibbs_steps=3),
         dict(sampler="pcd", n_gibbs_steps=2),
         dict(sampler="pt", n_temperatures=5),
+        dict(sampler="langevin", n_langevin_steps=5, langevin_step_size=0.3),
         dict(optimizer="sgd", learning_rate=1e-3),
         dict(learn_sigma=False, sigma=0.5),
     ],
@@ -291,6 +302,9 @@ def test_defaults_are_the_notebooks():
         n_gibbs_steps=1,
         sampler="cd",
         n_temperatures=10,
+        n_langevin_steps=10,
+        langevin_step_size=0.1,
+        langevin_adjust=False,
         learn_sigma=True,
         sigma=1.0,
         optimizer="adam",
