@@ -770,6 +770,8 @@ class GaussianBernoulliRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Ba
             exact_device = torch.device("cpu") if device.type == "mps" else device
             result = log_partition_exact(self._params_on(exact_device, torch.float64))
         else:
+            if device.type == "mps":  # the importance weights need float64
+                device = torch.device("cpu")
             dtype = compute_dtype(self.components_.dtype, device)
             seed_source = self.random_state if random_state is None else random_state
             generator = make_generator(device, _seed_from(seed_source))

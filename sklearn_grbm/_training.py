@@ -106,7 +106,9 @@ def run_epoch(X, params, opt_state, chains, config, generator, on_batch=None):
     n_batches = max(1, math.ceil(n_samples / config.batch_size))
     device = params["W"].device
     order = torch.randperm(n_samples, generator=generator, device=device)
-    squared_error = torch.zeros((), dtype=torch.float64, device=device)
+    # float64 sums, except on MPS, which has no float64.
+    sum_dtype = torch.float32 if device.type == "mps" else torch.float64
+    squared_error = torch.zeros((), dtype=sum_dtype, device=device)
     train_names = ("W", "b", "c", "log_sigma") if config.learn_sigma else ("W", "b", "c")
     for i, v_pos in enumerate(X.minibatches(order, n_batches)):
         model = RBMParams(params["W"], params["b"], params["c"], params["log_sigma"])

@@ -477,6 +477,15 @@ def test_unavailable_explicit_device_fails_clearly(monkeypatch):
         GaussianBernoulliRBM(device="gpu").fit(Xdigits[:20])
 
 
+def test_log_partition_falls_back_to_the_cpu_from_mps():
+    # MPS has no float64: exact enumeration and AIS weights run on the CPU.
+    rbm = small(n_components=6).fit(Xdigits[:200])
+    exact, ais = rbm.log_partition("exact").value, rbm.log_partition("ais", random_state=0).value
+    rbm._inference_device = lambda: torch.device("mps")
+    assert rbm.log_partition("exact").value == exact
+    assert rbm.log_partition("ais", random_state=0).value == ais
+
+
 def test_cpu_device_objects_and_strings(monkeypatch):
     a = small(device="cpu").fit(Xdigits[:100])
     b = small(device=torch.device("cpu")).fit(Xdigits[:100])
