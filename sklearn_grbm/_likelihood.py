@@ -23,6 +23,19 @@ EXACT_MAX_COMPONENTS = 20
 EXACT_MAX_MULTIPLY_ADDS = 4e9
 
 
+#: ``n_betas=None`` spends about this many multiply-adds on AIS, within
+#: [AIS_MIN_BETAS, AIS_MAX_BETAS] inverse temperatures (see ais_betas).
+AIS_BUDGET_MULTIPLY_ADDS = 2e10
+AIS_MIN_BETAS, AIS_MAX_BETAS = 1000, 5000
+
+
+def ais_betas(n_components, n_features, n_chains):
+    """Inverse temperatures for AIS when none are given: as many as the
+    budget allows (two products of n_chains x D x M per temperature)."""
+    per_beta = 2.0 * n_chains * n_components * n_features
+    return int(min(AIS_MAX_BETAS, max(AIS_MIN_BETAS, AIS_BUDGET_MULTIPLY_ADDS / per_beta)))
+
+
 @dataclass(frozen=True)
 class LogPartition:
     """An estimate of log Z in nats.
@@ -80,12 +93,14 @@ def ais_schedule(n_betas):
     )
 
 
-def log_partition_ais(params, generator, *, n_chains=100, n_betas=1000):
+def log_partition_ais(params, generator, *, n_chains=100, n_betas=None):
     """log Z by AIS from the W = 0 base model.
 
     The matrix products run in the parameters' dtype; the importance weights
-    accumulate in float64.
+    accumulate in float64. ``n_betas=None``: :func:`ais_betas`.
     """
+    if n_betas is None:
+        n_betas = ais_betas(params.W.shape[0], params.W.shape[1], n_chains)
     if n_betas < 2:
         raise ValueError(f"n_betas must be at least 2, got {n_betas}")
     W, b, c, log_sigma = params
