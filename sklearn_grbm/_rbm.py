@@ -50,6 +50,10 @@ _CHUNK_ELEMENTS = 2**22
 
 _SEED_MAX = np.iinfo(np.int32).max
 
+#: ``hidden_bias_init="anchored"``: log of each one-hidden-unit component's
+#: initial weight relative to the all-off component's.
+ANCHOR_RATIO_LOG = math.log(0.01)
+
 #: ``log_partition(method="exact")`` refuses more hidden units than this.
 MAX_EXACT_COMPONENTS = 30
 
@@ -212,6 +216,21 @@ class GaussianBernoulliRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Ba
         makes the visible updates exact; unadjusted, they inflate the
         conditional variance by ``1 / (1 - langevin_step_size / 2)``.
 
+    weight_scale : float, default=0.01
+        Standard deviation of the initial weights, ``W ~ Normal(0,
+        weight_scale^2)``; 0.01 is the seed notebook's.
+
+    hidden_bias_init : {"zeros", "anchored"}, default="zeros"
+        Initial hidden biases. ``"zeros"``: the seed notebook's.
+        ``"anchored"``: the recipe of Melchior, Wang and Wiskott: seen as a
+        mixture of Gaussians, the GRBM's component with only hidden unit j
+        on starts at 1% of the weight of the all-off "anchor" component,
+        ``c_j = log(0.01) - (|w_j|^2 + 2 b.w_j) / (2 sigma^2)``. With
+        weights large enough to spread the components (``weight_scale``
+        about 1 / sqrt(n_features) for whitened data), this lets CD leave the
+        single-Gaussian solution where small random weights keep it (see the
+        user guide).
+
     learn_sigma : bool, default=True
         Whether to learn the log standard deviation of each visible unit. If
         False, sigma stays at ``sigma``.
@@ -333,6 +352,8 @@ class GaussianBernoulliRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Ba
         "n_langevin_steps": [Interval(Integral, 1, None, closed="left")],
         "langevin_step_size": [Interval(Real, 0, 2, closed="neither")],
         "langevin_adjust": ["boolean"],
+        "weight_scale": [Interval(Real, 0, None, closed="neither")],
+        "hidden_bias_init": [StrOptions({"zeros", "anchored"})],
         "learn_sigma": ["boolean"],
         "sigma": [Interval(Real, 0, None, closed="neither")],
         "optimizer": [StrOptions({"adam", "sgd"})],
@@ -357,6 +378,8 @@ class GaussianBernoulliRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Ba
         n_langevin_steps=10,
         langevin_step_size=0.1,
         langevin_adjust=False,
+        weight_scale=0.01,
+        hidden_bias_init="zeros",
         learn_sigma=True,
         sigma=1.0,
         optimizer="adam",
@@ -377,6 +400,8 @@ class GaussianBernoulliRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Ba
         self.n_langevin_steps = n_langevin_steps
         self.langevin_step_size = langevin_step_size
         self.langevin_adjust = langevin_adjust
+        self.weight_scale = weight_scale
+        self.hidden_bias_init = hidden_bias_init
         self.learn_sigma = learn_sigma
         self.sigma = sigma
         self.optimizer = optimizer
@@ -453,11 +478,15 @@ class GaussianBernoulliRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Ba
 
     def _initial_state(self, X):
         n_features = X.shape[1]
-        W = self.random_state_.normal(0.0, 0.01, (self.n_components, n_features))
+        W = self.random_state_.normal(0.0, self.weight_scale, (self.n_components, n_features))
+        b = np.zeros(n_features)
+        c = np.zeros(self.n_components)
+        if self.hidden_bias_init == "anchored":
+            c += ANCHOR_RATIO_LOG - (np.sum(W**2, axis=1) + 2.0 * W @ b) / (2.0 * self.sigma**2)
         return {
             "W": W.astype(X.dtype),
-            "b": np.zeros(n_features, dtype=X.dtype),
-            "c": np.zeros(self.n_components, dtype=X.dtype),
+            "b": b.astype(X.dtype),
+            "c": c.astype(X.dtype),
             "log_sigma": np.full(n_features, math.log(self.sigma), dtype=X.dtype),
             "optimizer": None,
             "chains": None,

@@ -32,3 +32,16 @@ def test_peak_memory_sees_an_allocation():
         block = np.ones((4000, 4000))  # 128 MB
         block.sum()
     assert memory.bytes > 50e6
+
+
+def test_natural_patches_whitening_and_a_tiny_run(tmp_path, monkeypatch):
+    from benchmarks import natural_patches
+
+    X, X_test, dewhiten = natural_patches.whitened_patches(4, 3000, 500)
+    assert X.shape == (3000, 15) and X_test.shape == (500, 15)  # the DC direction is dropped
+    np.testing.assert_allclose(np.cov(X, rowvar=False), np.eye(15), atol=1e-8)
+    monkeypatch.setattr(natural_patches, "RESULTS", tmp_path)
+    natural_patches.main(["--patch-size", "4", "--n-train", "600", "--n-test", "200", "--epochs", "1"])
+    text = (tmp_path / "natural_patches.txt").read_text()
+    assert "Gaussian (whitening)" in text and "anchored init" in text and "best:" in text
+    assert (tmp_path / "natural_patches_filters.png").stat().st_size > 0

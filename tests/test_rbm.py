@@ -292,6 +292,19 @@ def test_initialisation_is_the_notebooks():
     assert_array_equal(rbm.sigma_, 1.0)
 
 
+def test_anchored_hidden_biases_put_each_component_at_one_percent():
+    # In the mixture-of-Gaussians view, the component with only hidden unit j
+    # on has log weight c_j + sum_i ((b_i + W_ji)^2 - b_i^2) / (2 sigma_i^2)
+    # relative to the all-off anchor; the anchored init makes it log(0.01).
+    rbm = GaussianBernoulliRBM(
+        n_components=7, n_iter=0, weight_scale=0.5, hidden_bias_init="anchored", sigma=0.8, random_state=0
+    ).fit(Xdigits)
+    W, b, c, sigma = rbm.components_, rbm.intercept_visible_, rbm.intercept_hidden_, rbm.sigma_
+    log_weights = c + np.sum(((b + W) ** 2 - b**2) / (2 * sigma**2), axis=1)
+    assert_allclose(log_weights, np.log(0.01), rtol=1e-10)
+    assert_allclose(W.std(), 0.5, rtol=0.05)
+
+
 def test_defaults_are_the_notebooks():
     params = GaussianBernoulliRBM().get_params()
     assert params == dict(
@@ -305,6 +318,8 @@ def test_defaults_are_the_notebooks():
         n_langevin_steps=10,
         langevin_step_size=0.1,
         langevin_adjust=False,
+        weight_scale=0.01,
+        hidden_bias_init="zeros",
         learn_sigma=True,
         sigma=1.0,
         optimizer="adam",

@@ -62,3 +62,24 @@ def test_learned_sigma_approaches_the_true_density():
     fixed = GaussianBernoulliRBM(learn_sigma=False, sigma=1.0, **params).fit(X_train).score_samples(X_test).mean()
     assert learned > truth - 0.05, (learned, truth)
     assert fixed < learned - 1.0, (fixed, learned)
+
+
+def ica_data(n, rng):
+    """Two unit-variance Laplace sources, mixed, then whitened (the seed paper's 2-D problem)."""
+    sources = rng.laplace(scale=1 / np.sqrt(2), size=(n, 2))
+    return sources @ np.array([[2.0, 1.0], [1.0, 1.5]]).T
+
+
+def test_anchored_recipe_leaves_the_single_gaussian_on_2d_ica():
+    rng = np.random.RandomState(0)
+    X_train, X_test = ica_data(20000, rng), ica_data(20000, rng)
+    eigenvalues, eigenvectors = np.linalg.eigh(np.cov(X_train.T))
+    whiten = eigenvectors @ np.diag(eigenvalues**-0.5) @ eigenvectors.T
+    X_train, X_test = X_train @ whiten.T, X_test @ whiten.T
+    gaussian = norm.logpdf(X_test).sum(axis=1).mean()
+    params = dict(n_components=4, n_iter=40, learning_rate=3e-3, random_state=0)
+    default = GaussianBernoulliRBM(**params).fit(X_train).score_samples(X_test).mean()
+    anchored = GaussianBernoulliRBM(weight_scale=1.4, hidden_bias_init="anchored", **params).fit(X_train)
+    anchored = anchored.score_samples(X_test).mean()
+    assert default < gaussian + 0.01, (default, gaussian)  # stuck at the single Gaussian
+    assert anchored > gaussian + 0.04, (anchored, gaussian)  # the true density is at gaussian + 0.14
