@@ -152,8 +152,10 @@ def _download_fashion_mnist(directory):
     try:
         import torchvision
 
-        torchvision.datasets.FashionMNIST(root=str(directory.parent), train=True, download=True)
-        torchvision.datasets.FashionMNIST(root=str(directory.parent), train=False, download=True)
+        # torchvision keeps its files in root/FashionMNIST/raw: root is data_home.
+        root = str(directory.parent.parent)
+        torchvision.datasets.FashionMNIST(root=root, train=True, download=True)
+        torchvision.datasets.FashionMNIST(root=root, train=False, download=True)
         return
     except ImportError as exc:
         errors.append(f"torchvision: {exc}")

@@ -143,3 +143,27 @@ def test_load_dataset_names():
     assert X_train.shape == (100, 64) and shape == (8, 8) and X_test.max() <= 1.0
     X_train, X_test, shape = datasets.load_dataset("patches", n_train=50, n_test=20)
     assert X_train.shape == (50, 784) and X_test.shape == (20, 784) and shape == (28, 28)
+
+
+def test_torchvision_download_lands_where_the_reader_looks(tmp_path, monkeypatch):
+    # A stand-in for torchvision.datasets.FashionMNIST that, like the real one,
+    # writes the IDX files to root/FashionMNIST/raw.
+    import sys
+    import types
+
+    def fake_fashion_mnist(root, train, download):
+        from pathlib import Path
+
+        raw = Path(root) / "FashionMNIST" / "raw"
+        raw.mkdir(parents=True, exist_ok=True)
+        image_stem, label_stem = datasets.FASHION_MNIST_FILES["train" if train else "test"]
+        n = 6 if train else 3
+        datasets.write_idx(raw / f"{image_stem}.gz", np.full((n, 28, 28), 255, dtype=np.uint8))
+        datasets.write_idx(raw / f"{label_stem}.gz", np.arange(n, dtype=np.uint8))
+
+    fake = types.ModuleType("torchvision")
+    fake.datasets = types.SimpleNamespace(FashionMNIST=fake_fashion_mnist)
+    monkeypatch.setitem(sys.modules, "torchvision", fake)
+    X, y = datasets.load_fashion_mnist("test", data_home=tmp_path)
+    assert X.shape == (3, 784) and np.all(X == 1.0)
+    np.testing.assert_array_equal(y, [0, 1, 2])
