@@ -180,7 +180,8 @@ def tempered_gibbs_step(v, betas, params, generator, *, inv_var, sigma):
 
 def swap_tempered_chains(v, betas, params, generator, *, inv_var, parity):
     """Metropolis swaps between the neighbouring temperatures (k, k + 1) with
-    ``k % 2 == parity``; returns the new chains and the acceptance rate.
+    ``k % 2 == parity``; returns the new chains and the boolean acceptance
+    mask, shape (pairs, n), left on the device (no host sync per step).
 
     A swap of v_k and v_l is accepted with probability
     ``min(1, exp(F_k(v_k) + F_l(v_l) - F_k(v_l) - F_l(v_k)))``, where F_beta is
@@ -189,7 +190,7 @@ def swap_tempered_chains(v, betas, params, generator, *, inv_var, parity):
     K = v.shape[0]
     lower = torch.arange(parity, K - 1, 2, device=v.device)
     if lower.numel() == 0:
-        return v, float("nan")
+        return v, torch.zeros((0, v.shape[1]), dtype=torch.bool, device=v.device)
     upper = lower + 1
     x = _tempered_weights(v, params.W, inv_var)
 
@@ -207,7 +208,7 @@ def swap_tempered_chains(v, betas, params, generator, *, inv_var, parity):
     mask = accept[..., None]
     swapped[lower] = torch.where(mask, v[upper], v[lower])
     swapped[upper] = torch.where(mask, v[lower], v[upper])
-    return swapped, float(accept.float().mean())
+    return swapped, accept
 
 
 def temperature_ladder(n_temperatures, dtype, device):

@@ -160,10 +160,12 @@ def test_swap_acceptance_follows_the_tempered_free_energies(monkeypatch):
     generator = torch.Generator().manual_seed(0)
     swaps = 0
     for _ in range(4000):
-        out, _ = F.swap_tempered_chains(
+        out, accepted = F.swap_tempered_chains(
             torch.tensor(v), torch.tensor(betas), params, generator, inv_var=params.inv_var, parity=0
         )
-        swaps += bool(np.allclose(out[0].numpy(), v[1]))
+        swapped = bool(np.allclose(out[0].numpy(), v[1]))
+        assert accepted.shape == (1, 1) and bool(accepted[0, 0]) == swapped
+        swaps += swapped
     assert 0.0 < expected < 1.0
     assert abs(swaps / 4000 - expected) < 4 * np.sqrt(expected * (1 - expected) / 4000)
 
