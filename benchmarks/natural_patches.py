@@ -8,7 +8,8 @@ removed, PCA-whitened with the training covariance, the null direction (the
 removed mean) dropped. GRBMs with as many hidden units as dimensions, trained
 by CD-1, PCD and parallel tempering, with sigma fixed at 1 (the whitened
 data's scale) and learned, from the default initialisation and from the
-anchored one (``hidden_bias_init="anchored"``, weights of norm about 4), are
+anchored one (``hidden_bias_init="anchored"``, weights of norm about 4, normal
+or in opposite orthogonal pairs with ``weight_init="orthogonal"``), are
 compared by held-out log-likelihood per dimension (log Z by AIS) against the
 Gaussian that whitening implies. Writes
 the table and a figure of the best model's filters, mapped back to pixels,
@@ -68,11 +69,16 @@ def main(argv=None):
         f"{len(X)} train, {len(X_test)} test; {D} hidden units, {args.epochs} epochs, Adam {args.learning_rate:g}"
     )
     baseline = gaussian_log_likelihood(X_test).mean() / D
-    out(f"{'model':<38}{'log p(x) / dim':>15}{'AIS s.e.':>10}{'fit':>8}")
-    out(f"{'Gaussian (whitening)':<38}{baseline:>15.4f}{'-':>10}{'-':>8}")
+    out(f"{'model':<44}{'log p(x) / dim':>15}{'AIS s.e.':>10}{'fit':>8}")
+    out(f"{'Gaussian (whitening)':<44}{baseline:>15.4f}{'-':>10}{'-':>8}")
     best = None
     anchored = dict(weight_scale=4.0 / np.sqrt(D), hidden_bias_init="anchored")
-    for init_name, init in (("default init", {}), ("anchored init", anchored)):
+    inits = (
+        ("default init", {}),
+        ("anchored init", anchored),
+        ("orthogonal anchored", dict(anchored, weight_init="orthogonal")),
+    )
+    for init_name, init in inits:
         for sampler in ("cd", "pcd", "pt"):
             for learn_sigma in (False, True):
                 model = GaussianBernoulliRBM(
@@ -91,7 +97,7 @@ def main(argv=None):
                 log_z = model.log_partition("ais", random_state=0)
                 per_dim = model.score_samples(X_test).mean() / D
                 name = f"{sampler.upper()}, {init_name}, sigma {'learned' if learn_sigma else 'fixed'}"
-                out(f"{name:<38}{per_dim:>15.4f}{log_z.stderr / D:>10.4f}{seconds:>7.0f}s")
+                out(f"{name:<44}{per_dim:>15.4f}{log_z.stderr / D:>10.4f}{seconds:>7.0f}s")
                 if best is None or per_dim > best[0]:
                     best = (per_dim, name, model)
     out(f"best: {best[1]}, {best[0] - baseline:+.4f} nats per dimension over the Gaussian")

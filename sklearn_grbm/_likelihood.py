@@ -27,6 +27,9 @@ EXACT_MAX_MULTIPLY_ADDS = 4e9
 #: [AIS_MIN_BETAS, AIS_MAX_BETAS] inverse temperatures (see ais_betas).
 AIS_BUDGET_MULTIPLY_ADDS = 2e10
 AIS_MIN_BETAS, AIS_MAX_BETAS = 1000, 5000
+#: ``n_chains=None``: chains are added in batches of AIS_CHAIN_BATCH until the
+#: standard error of log Z is at most AIS_TARGET_STDERR nats, or AIS_MAX_CHAINS.
+AIS_CHAIN_BATCH, AIS_MAX_CHAINS, AIS_TARGET_STDERR = 100, 1000, 0.05
 
 
 def ais_betas(n_components, n_features, n_chains):
@@ -93,25 +96,39 @@ def ais_schedule(n_betas):
     )
 
 
-def log_partition_ais(params, generator, *, n_chains=100, n_betas=None):
+def log_partition_ais(params, generator, *, n_chains=None, n_betas=None):
     """log Z by AIS from the W = 0 base model.
 
     The matrix products run in the parameters' dtype; the importance weights
     accumulate in float64. ``n_betas=None``: :func:`ais_betas`.
+    ``n_chains=None``: batches of 100 chains until the standard error is at
+    most 0.05 nats, or 1,000 chains.
     """
+    n_components, n_features = params.W.shape
+    batch = AIS_CHAIN_BATCH if n_chains is None else n_chains
     if n_betas is None:
-        n_betas = ais_betas(params.W.shape[0], params.W.shape[1], n_chains)
+        n_betas = ais_betas(n_components, n_features, batch)
     if n_betas < 2:
         raise ValueError(f"n_betas must be at least 2, got {n_betas}")
-    W, b, c, log_sigma = params
-    inv_var, sigma = params.inv_var, params.sigma
-    device = W.device
     betas = ais_schedule(n_betas)
-    c64 = c.to(torch.float64)
-    log_z_base = _gaussian_constant(log_sigma.to(torch.float64)) + float(softplus(c64).sum())
+    log_z_base = _gaussian_constant(params.log_sigma.to(torch.float64)) + float(
+        softplus(params.c.to(torch.float64)).sum()
+    )
+    log_w = _ais_log_weights(params, generator, batch, betas)
+    value, stderr = log_mean_exp_with_stderr(log_w)
+    while n_chains is None and stderr > AIS_TARGET_STDERR and log_w.shape[0] < AIS_MAX_CHAINS:
+        log_w = torch.cat([log_w, _ais_log_weights(params, generator, batch, betas)])
+        value, stderr = log_mean_exp_with_stderr(log_w)
+    return LogPartition(value=log_z_base + value, stderr=stderr, method="ais")
 
+
+def _ais_log_weights(params, generator, n_chains, betas):
+    """The log importance weights of ``n_chains`` AIS runs through ``betas``."""
+    W, b, c, _ = params
+    inv_var, sigma = params.inv_var, params.sigma
+    c64 = c.to(torch.float64)
     v = sample_visible(b.expand(n_chains, -1).contiguous(), sigma, generator)
-    log_w = torch.zeros(n_chains, dtype=torch.float64, device=device)
+    log_w = torch.zeros(n_chains, dtype=torch.float64, device=W.device)
     previous = betas[0]
     for beta in betas[1:]:
         x = ((v * inv_var) @ W.T).to(torch.float64)
@@ -121,8 +138,7 @@ def log_partition_ais(params, generator, *, n_chains=100, n_betas=None):
             p = torch.sigmoid(c64 + beta * x).to(W.dtype)
             h = sample_hidden(p, generator)
             v = sample_visible(torch.addmm(b, h, W, alpha=float(beta)), sigma, generator)
-    value, stderr = log_mean_exp_with_stderr(log_w)
-    return LogPartition(value=log_z_base + value, stderr=stderr, method="ais")
+    return log_w
 
 
 def log_mean_exp_with_stderr(log_w):

@@ -28,36 +28,57 @@ def init_state(kind, params):
     return state
 
 
-def step(state, params, grads, *, learning_rate, momentum=0.9):
-    """Update ``params[name]`` in place for every ``name`` in ``grads``."""
+def step(state, params, grads, *, learning_rate, momentum=0.9, learning_rates=None, max_row_norms=None):
+    """Update ``params[name]`` in place for every ``name`` in ``grads``.
+
+    ``learning_rates`` maps names to step sizes of their own (others use
+    ``learning_rate``); ``max_row_norms`` maps names of 2-D parameters to a
+    cap on the L2 norm of each row's update in this step.
+    """
     state["step"] += 1
-    if state["kind"] == "adam":
-        _adam(state, params, grads, learning_rate)
-    else:
-        _sgd(state, params, grads, learning_rate, momentum)
+    learning_rates = learning_rates or {}
+    max_row_norms = max_row_norms or {}
+    for name, grad in grads.items():
+        rate = learning_rates.get(name, learning_rate)
+        if state["kind"] == "adam":
+            numerator, denom, rate = _adam_moments(state, name, grad, rate)
+            if name not in max_row_norms:
+                params[name].addcdiv_(numerator, denom, value=-rate)
+                continue
+            direction = numerator / denom
+        else:
+            direction = _sgd_direction(state, name, grad, momentum)
+        if name in max_row_norms:
+            direction = _cap_row_norms(direction, max_row_norms[name] / rate)
+        params[name].add_(direction, alpha=-rate)
 
 
-def _adam(state, params, grads, learning_rate):
+def _adam_moments(state, name, grad, learning_rate):
+    """Update Adam's moments of ``name``; return the step's numerator,
+    denominator and bias-corrected step size."""
     beta1, beta2 = ADAM_BETAS
     t = state["step"]
-    step_size = learning_rate / (1.0 - beta1**t)
     root_correction = math.sqrt(1.0 - beta2**t)
-    for name, grad in grads.items():
-        slot = state[name]
-        slot["exp_avg"].lerp_(grad, 1.0 - beta1)
-        slot["exp_avg_sq"].mul_(beta2).addcmul_(grad, grad, value=1.0 - beta2)
-        denom = (slot["exp_avg_sq"].sqrt() / root_correction).add_(ADAM_EPS)
-        params[name].addcdiv_(slot["exp_avg"], denom, value=-step_size)
+    slot = state[name]
+    slot["exp_avg"].lerp_(grad, 1.0 - beta1)
+    slot["exp_avg_sq"].mul_(beta2).addcmul_(grad, grad, value=1.0 - beta2)
+    denom = (slot["exp_avg_sq"].sqrt() / root_correction).add_(ADAM_EPS)
+    return slot["exp_avg"], denom, learning_rate / (1.0 - beta1**t)
 
 
-def _sgd(state, params, grads, learning_rate, momentum):
-    for name, grad in grads.items():
-        buf = state[name]["momentum_buffer"]
-        if state["step"] == 1:
-            buf.copy_(grad)
-        else:
-            buf.mul_(momentum).add_(grad)
-        params[name].add_(buf, alpha=-learning_rate)
+def _sgd_direction(state, name, grad, momentum):
+    buf = state[name]["momentum_buffer"]
+    if state["step"] == 1:
+        buf.copy_(grad)
+    else:
+        buf.mul_(momentum).add_(grad)
+    return buf
+
+
+def _cap_row_norms(direction, max_norm):
+    """``direction`` with every row scaled down to an L2 norm of at most ``max_norm``."""
+    norms = torch.linalg.vector_norm(direction, dim=1, keepdim=True)
+    return direction * (max_norm / norms.clamp(min=max_norm))
 
 
 def state_to_numpy(state):

@@ -150,6 +150,20 @@ def _sigma_floor(X):
     return SIGMA_FLOOR_FRACTION * scale
 
 
+def _initial_weights(kind, scale, n_components, n_features, random_state):
+    """Initial W: i.i.d. Normal(0, scale^2) entries, or ("orthogonal") rows
+    that come in opposite pairs of random orthonormal directions, each of the
+    norm ``scale * sqrt(n_features)`` that normal rows have on average."""
+    if kind == "normal":
+        return random_state.normal(0.0, scale, (n_components, n_features))
+    blocks = []
+    while sum(len(block) for block in blocks) < n_components:
+        Q, R = np.linalg.qr(random_state.normal(size=(n_features, n_features)))
+        Q *= np.where(np.diag(R) < 0, -1.0, 1.0)  # uniform (Haar) rotation
+        blocks.append(np.stack([Q.T, -Q.T], axis=1).reshape(2 * n_features, n_features))
+    return np.concatenate(blocks)[:n_components] * (scale * math.sqrt(n_features))
+
+
 class GaussianBernoulliRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
     """Gaussian-Bernoulli Restricted Boltzmann Machine (GRBM).
 
@@ -220,6 +234,17 @@ class GaussianBernoulliRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Ba
         Standard deviation of the initial weights, ``W ~ Normal(0,
         weight_scale^2)``; 0.01 is the seed notebook's.
 
+    weight_init : {"normal", "orthogonal"}, default="normal"
+        Initial weights. ``"normal"``: ``W ~ Normal(0, weight_scale^2)``, the
+        seed notebook's. ``"orthogonal"``: the rows come in opposite pairs
+        ``+q, -q`` of random orthonormal directions (a fresh random basis for
+        every ``2 n_features`` rows), each of norm ``weight_scale *
+        sqrt(n_features)``, the average norm of a normal row. For whitened
+        data with symmetric, heavy-tailed sources, such as natural image
+        patches, this spreads the one-unit components evenly around the
+        anchor, so that no two units start in the same direction and compete
+        for it (see the user guide).
+
     hidden_bias_init : {"zeros", "anchored"}, default="zeros"
         Initial hidden biases. ``"zeros"``: the seed notebook's.
         ``"anchored"``: the recipe of Melchior, Wang and Wiskott: seen as a
@@ -239,6 +264,18 @@ class GaussianBernoulliRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Ba
         Initial standard deviation of every visible unit when learned; the
         fixed standard deviation otherwise. ``learn_sigma=False, sigma=1.0`` is
         the seed notebook's model.
+
+    sigma_learning_rate : float or None, default=None
+        Step size of the optimizer for the log standard deviations, when
+        learned; None uses ``learning_rate``. A smaller step for sigma keeps
+        it from shrinking faster than the weights can spread the components
+        early in training.
+
+    max_update_norm : float or None, default=None
+        If set, every optimizer step is scaled down, hidden unit by hidden
+        unit, so that the change of each row of W (one unit's weight vector)
+        has an L2 norm of at most this value; None: no limit. Keeps a few
+        noisy CD updates from throwing large anchored weights off.
 
     optimizer : {"adam", "sgd"}, default="adam"
         ``"adam"`` (betas 0.9, 0.999, eps 1e-8) or ``"sgd"`` with ``momentum``.
@@ -353,8 +390,11 @@ class GaussianBernoulliRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Ba
         "langevin_step_size": [Interval(Real, 0, 2, closed="neither")],
         "langevin_adjust": ["boolean"],
         "weight_scale": [Interval(Real, 0, None, closed="neither")],
+        "weight_init": [StrOptions({"normal", "orthogonal"})],
         "hidden_bias_init": [StrOptions({"zeros", "anchored"})],
         "learn_sigma": ["boolean"],
+        "sigma_learning_rate": [Interval(Real, 0, None, closed="neither"), None],
+        "max_update_norm": [Interval(Real, 0, None, closed="neither"), None],
         "sigma": [Interval(Real, 0, None, closed="neither")],
         "optimizer": [StrOptions({"adam", "sgd"})],
         "momentum": [Interval(Real, 0, 1, closed="left")],
@@ -379,9 +419,12 @@ class GaussianBernoulliRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Ba
         langevin_step_size=0.1,
         langevin_adjust=False,
         weight_scale=0.01,
+        weight_init="normal",
         hidden_bias_init="zeros",
         learn_sigma=True,
         sigma=1.0,
+        sigma_learning_rate=None,
+        max_update_norm=None,
         optimizer="adam",
         momentum=0.9,
         weight_decay=0.0,
@@ -401,9 +444,12 @@ class GaussianBernoulliRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Ba
         self.langevin_step_size = langevin_step_size
         self.langevin_adjust = langevin_adjust
         self.weight_scale = weight_scale
+        self.weight_init = weight_init
         self.hidden_bias_init = hidden_bias_init
         self.learn_sigma = learn_sigma
         self.sigma = sigma
+        self.sigma_learning_rate = sigma_learning_rate
+        self.max_update_norm = max_update_norm
         self.optimizer = optimizer
         self.momentum = momentum
         self.weight_decay = weight_decay
@@ -478,7 +524,7 @@ class GaussianBernoulliRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Ba
 
     def _initial_state(self, X):
         n_features = X.shape[1]
-        W = self.random_state_.normal(0.0, self.weight_scale, (self.n_components, n_features))
+        W = _initial_weights(self.weight_init, self.weight_scale, self.n_components, n_features, self.random_state_)
         b = np.zeros(n_features)
         c = np.zeros(self.n_components)
         if self.hidden_bias_init == "anchored":
@@ -540,6 +586,8 @@ class GaussianBernoulliRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Ba
             n_langevin_steps=int(self.n_langevin_steps),
             langevin_step_size=float(self.langevin_step_size),
             langevin_adjust=bool(self.langevin_adjust),
+            sigma_learning_rate=None if self.sigma_learning_rate is None else float(self.sigma_learning_rate),
+            max_update_norm=None if self.max_update_norm is None else float(self.max_update_norm),
         )
         generator = make_generator(device, self.random_state_.randint(_SEED_MAX))
         n_iter_start = self.n_iter_
@@ -743,7 +791,7 @@ class GaussianBernoulliRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Ba
         neg_free_energy = -self._map_rows(X, free_energy, None).astype(np.float64)
         return (neg_free_energy - log_z).astype(X.dtype, copy=False)
 
-    def log_partition(self, method="auto", *, n_chains=100, n_betas=None, random_state=None):
+    def log_partition(self, method="auto", *, n_chains=None, n_betas=None, random_state=None):
         """The log partition function log Z of the fitted model, in nats.
 
         The result is cached with a fingerprint of the parameters, and
@@ -760,12 +808,13 @@ class GaussianBernoulliRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Ba
             one, else enumerates when ``n_components <= 20`` and
             ``2^M * M * D <= 4e9`` multiply-adds (about a second on a 2-core
             CPU), else runs AIS.
-        n_chains : int, default=100
-            AIS chains.
+        n_chains : int or None, default=None
+            AIS chains. None: 100, then 100 more at a time while the
+            standard error is above 0.05 nats, up to 1,000.
         n_betas : int or None, default=None
             AIS inverse temperatures, denser near 1. None: as many as about
-            2e10 multiply-adds allow, between 1,000 (large models) and 5,000
-            (small ones).
+            2e10 multiply-adds allow for 100 chains, between 1,000 (large
+            models) and 5,000 (small ones).
         random_state : int, RandomState instance or None, default=None
             Seed of the AIS chains; None uses the estimator's ``random_state``
             (an int there makes the estimate reproducible).
@@ -783,7 +832,7 @@ class GaussianBernoulliRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Ba
         if method not in ("auto", "exact", "ais"):
             raise ValueError(f"method must be 'auto', 'exact' or 'ais', got {method!r}")
         for name, value in (("n_chains", n_chains), ("n_betas", n_betas)):
-            if name == "n_betas" and value is None:
+            if value is None:
                 continue
             if not isinstance(value, Integral) or isinstance(value, bool) or value < 2:
                 raise ValueError(f"{name} must be an integer of at least 2, got {value!r}")

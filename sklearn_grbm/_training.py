@@ -42,6 +42,8 @@ class TrainingConfig:
     n_langevin_steps: int = 10
     langevin_step_size: float = 0.1
     langevin_adjust: bool = False
+    sigma_learning_rate: float | None = None
+    max_update_norm: float | None = None
 
 
 class DeviceRows:
@@ -110,6 +112,11 @@ def run_epoch(X, params, opt_state, chains, config, generator, on_batch=None):
     sum_dtype = torch.float32 if device.type == "mps" else torch.float64
     squared_error = torch.zeros((), dtype=sum_dtype, device=device)
     train_names = ("W", "b", "c", "log_sigma") if config.learn_sigma else ("W", "b", "c")
+    step_options = dict(learning_rate=config.learning_rate, momentum=config.momentum)
+    if config.sigma_learning_rate is not None:
+        step_options["learning_rates"] = {"log_sigma": config.sigma_learning_rate}
+    if config.max_update_norm is not None:
+        step_options["max_row_norms"] = {"W": config.max_update_norm}
     for i, v_pos in enumerate(X.minibatches(order, n_batches)):
         model = RBMParams(params["W"], params["b"], params["c"], params["log_sigma"])
         inv_var, sigma = model.inv_var, model.sigma
@@ -165,8 +172,7 @@ def run_epoch(X, params, opt_state, chains, config, generator, on_batch=None):
             opt_state,
             {name: params[name] for name in train_names},
             grads,
-            learning_rate=config.learning_rate,
-            momentum=config.momentum,
+            **step_options,
         )
         if config.learn_sigma:
             params["log_sigma"].clamp_(min=config.log_sigma_floor)

@@ -135,6 +135,24 @@ def test_default_ais_temperatures_follow_the_cost():
     assert 1000 < ais_betas(100, 300, 100) < 5000
 
 
+def test_default_ais_adds_chains_until_the_standard_error_is_small():
+    rng = np.random.RandomState(0)
+    W = rng.normal(scale=0.5, size=(16, 2))
+    b, sigma = np.zeros(2), np.full(2, 0.7)
+    c = -2.0 - (W**2).sum(axis=1) / 2
+    params = torch_params(W, b, c, sigma)
+    exact = log_partition_exact(params).value
+    few = log_partition_ais(params, torch.Generator().manual_seed(0), n_chains=100, n_betas=300)
+    auto = log_partition_ais(params, torch.Generator().manual_seed(0), n_betas=300)
+    assert few.stderr > 0.05  # 100 chains are not enough for this model
+    assert auto.stderr <= 0.05
+    assert abs(auto.value - exact) < 3 * auto.stderr + 0.02, (auto, exact)
+    # The first batch of the default is the 100-chain run: nothing changes
+    # for models that 100 chains estimate well.
+    rbm = fitted_with(*ref.random_model(6, 3, seed=1, scale=0.1))
+    assert rbm.log_partition("ais", random_state=0) == rbm.log_partition("ais", n_chains=100, random_state=0)
+
+
 def test_ais_is_exact_for_zero_weights():
     W, b, c, sigma = ref.random_model(30, 4, seed=7, scale=0.0)
     got = log_partition_ais(torch_params(W, b, c, sigma), torch.Generator().manual_seed(0), n_betas=10)

@@ -41,3 +41,43 @@ def test_state_round_trips_through_numpy():
     back = _optim.state_from_numpy(as_numpy, torch.device("cpu"), torch.float32)
     assert back["step"] == 1
     assert torch.equal(back["W"]["exp_avg_sq"], state["W"]["exp_avg_sq"])
+
+
+@pytest.mark.parametrize("kind", ["adam", "sgd"])
+def test_per_parameter_learning_rate_matches_a_separate_optimizer(kind):
+    # A step size of its own for "b" is the same as a second optimizer on b alone.
+    rng = np.random.RandomState(1)
+    start = {"W": rng.normal(size=(3, 4)), "b": rng.normal(size=4)}
+    ours = {k: torch.tensor(v) for k, v in start.items()}
+    W_alone, b_alone = {"W": torch.tensor(start["W"])}, {"b": torch.tensor(start["b"])}
+    state = _optim.init_state(kind, ours)
+    state_W, state_b = _optim.init_state(kind, W_alone), _optim.init_state(kind, b_alone)
+    for _ in range(5):
+        grads = {k: torch.tensor(rng.normal(size=v.shape)) for k, v in start.items()}
+        _optim.step(state, ours, grads, learning_rate=0.01, learning_rates={"b": 0.003})
+        _optim.step(state_W, W_alone, {"W": grads["W"]}, learning_rate=0.01)
+        _optim.step(state_b, b_alone, {"b": grads["b"]}, learning_rate=0.003)
+    assert_allclose(ours["W"].numpy(), W_alone["W"].numpy(), rtol=1e-12)
+    assert_allclose(ours["b"].numpy(), b_alone["b"].numpy(), rtol=1e-12)
+
+
+@pytest.mark.parametrize("kind", ["adam", "sgd"])
+def test_row_norm_cap_shrinks_only_the_rows_above_it(kind):
+    rng = np.random.RandomState(2)
+    start = rng.normal(size=(6, 5))
+    free, capped = {"W": torch.tensor(start)}, {"W": torch.tensor(start)}
+    state_free, state_capped = _optim.init_state(kind, free), _optim.init_state(kind, capped)
+    for _ in range(3):
+        grad = torch.tensor(rng.normal(size=(6, 5)) * np.arange(1, 7)[:, None] ** 2)
+        _optim.step(state_free, free, {"W": grad}, learning_rate=0.05)
+        step_free = (free["W"] - capped["W"]).numpy()
+        norms = np.linalg.norm(step_free, axis=1)
+        cap = float(np.median(norms))
+        before = capped["W"].clone()
+        _optim.step(state_capped, capped, {"W": grad}, learning_rate=0.05, max_row_norms={"W": cap})
+        step_capped = (capped["W"] - before).numpy()
+        # The moments see the same gradients; only the applied step differs.
+        expected = step_free * np.minimum(1.0, cap / norms)[:, None]
+        assert_allclose(step_capped, expected, rtol=1e-10, atol=1e-15)
+        assert np.all(np.linalg.norm(step_capped, axis=1) <= cap * (1 + 1e-12))
+        free["W"].copy_(capped["W"])  # the next step from the same point

@@ -305,6 +305,52 @@ def test_anchored_hidden_biases_put_each_component_at_one_percent():
     assert_allclose(W.std(), 0.5, rtol=0.05)
 
 
+def test_orthogonal_init_spreads_opposite_pairs_of_orthonormal_directions():
+    n_features, scale = 4, 0.3
+    rbm = GaussianBernoulliRBM(
+        n_components=11, n_iter=0, weight_init="orthogonal", weight_scale=scale, random_state=0
+    ).fit(Xdigits[:, :n_features] + np.arange(n_features))
+    W = rbm.components_ / (scale * np.sqrt(n_features))
+    assert_allclose(np.linalg.norm(W, axis=1), 1.0, rtol=1e-12)
+    assert_allclose(W[0::2][:5], -W[1::2][:5], rtol=1e-12)  # pairs +q, -q
+    first_basis, second_basis = W[0:8:2], W[8:11:2]
+    assert_allclose(first_basis @ first_basis.T, np.eye(4), atol=1e-12)
+    assert_allclose(second_basis @ second_basis.T, np.eye(2), atol=1e-12)
+    assert not np.allclose(np.abs(first_basis[:2]), np.abs(second_basis))  # a fresh basis
+    other = GaussianBernoulliRBM(
+        n_components=11, n_iter=0, weight_init="orthogonal", weight_scale=scale, random_state=1
+    ).fit(Xdigits[:, :n_features])
+    assert not np.allclose(other.components_, rbm.components_)
+
+
+def test_sigma_learning_rate_is_the_step_of_log_sigma_alone():
+    X = Xdigits[:400] / 16.0
+    params = dict(n_components=8, n_iter=2, learning_rate=1e-2, batch_size=50, random_state=0)
+    same = GaussianBernoulliRBM(sigma_learning_rate=1e-2, **params).fit(X)
+    default = GaussianBernoulliRBM(**params).fit(X)
+    assert_array_equal(same.components_, default.components_)
+    assert_array_equal(same.sigma_, default.sigma_)
+    slow = GaussianBernoulliRBM(sigma_learning_rate=1e-5, **params).fit(X)
+    n_steps = 2 * 8
+    # Adam moves each parameter by about its step size per update, at most a few.
+    assert np.abs(np.log(slow.sigma_)).max() < 5 * n_steps * 1e-5
+    assert np.abs(np.log(default.sigma_)).max() > 0.5 * n_steps * 1e-2
+    assert np.abs(slow.components_ - default.components_).max() < 0.1  # W still learns
+
+
+def test_max_update_norm_caps_each_hidden_units_step():
+    X = Xdigits[:256] / 16.0
+    params = dict(n_components=6, learning_rate=0.3, batch_size=256, optimizer="sgd", momentum=0.0, random_state=0)
+    start = GaussianBernoulliRBM(n_iter=0, **params).fit(X).components_
+    free = GaussianBernoulliRBM(n_iter=1, **params).fit(X).components_
+    capped = GaussianBernoulliRBM(n_iter=1, max_update_norm=0.05, **params).fit(X).components_
+    free_norms = np.linalg.norm(free - start, axis=1)
+    assert (free_norms > 0.05).all()
+    # One SGD step: the capped step is the free one scaled to norm 0.05.
+    expected = start + (free - start) * (0.05 / free_norms)[:, None]
+    assert_allclose(capped, expected, rtol=1e-6, atol=1e-9)
+
+
 def test_defaults_are_the_notebooks():
     params = GaussianBernoulliRBM().get_params()
     assert params == dict(
@@ -319,9 +365,12 @@ def test_defaults_are_the_notebooks():
         langevin_step_size=0.1,
         langevin_adjust=False,
         weight_scale=0.01,
+        weight_init="normal",
         hidden_bias_init="zeros",
         learn_sigma=True,
         sigma=1.0,
+        sigma_learning_rate=None,
+        max_update_norm=None,
         optimizer="adam",
         momentum=0.9,
         weight_decay=0.0,
