@@ -137,7 +137,8 @@ def contrastive_gradients(
         ``"log_sigma"``.
     """
     n_pos, n_neg = vs_pos.shape[0], vs_neg.shape[0]
-    grad_W = torch.mm(p_neg.T, vs_neg).div_(n_neg)
+    # Scaling the (n, M) probabilities is cheaper than the (M, D) product.
+    grad_W = torch.mm((p_neg * (1.0 / n_neg)).T, vs_neg)
     grad_W.addmm_(p_pos.T, vs_pos, alpha=-1.0 / n_pos)
     grads = {
         "W": grad_W,

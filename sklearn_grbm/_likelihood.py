@@ -27,9 +27,11 @@ EXACT_MAX_MULTIPLY_ADDS = 4e9
 #: [AIS_MIN_BETAS, AIS_MAX_BETAS] inverse temperatures (see ais_betas).
 AIS_BUDGET_MULTIPLY_ADDS = 2e10
 AIS_MIN_BETAS, AIS_MAX_BETAS = 1000, 5000
-#: ``n_chains=None``: chains are added in batches of AIS_CHAIN_BATCH until the
-#: standard error of log Z is at most AIS_TARGET_STDERR nats, or AIS_MAX_CHAINS.
-AIS_CHAIN_BATCH, AIS_MAX_CHAINS, AIS_TARGET_STDERR = 100, 1000, 0.05
+#: While the standard error of log Z is above AIS_TARGET_STDERR nats, the
+#: default AIS doubles its temperatures (up to AIS_MAX_DOUBLINGS times), or,
+#: with n_betas given, adds chains in batches of AIS_CHAIN_BATCH up to
+#: AIS_MAX_CHAINS (see log_partition_ais).
+AIS_CHAIN_BATCH, AIS_MAX_CHAINS, AIS_TARGET_STDERR, AIS_MAX_DOUBLINGS = 100, 1000, 0.05, 3
 
 
 def ais_betas(n_components, n_features, n_chains):
@@ -100,24 +102,33 @@ def log_partition_ais(params, generator, *, n_chains=None, n_betas=None):
     """log Z by AIS from the W = 0 base model.
 
     The matrix products run in the parameters' dtype; the importance weights
-    accumulate in float64. ``n_betas=None``: :func:`ais_betas`.
-    ``n_chains=None``: batches of 100 chains until the standard error is at
-    most 0.05 nats, or 1,000 chains.
+    accumulate in float64. With ``n_betas=None`` (:func:`ais_betas`) and
+    ``n_chains=None`` (100), the run is repeated with twice the temperatures,
+    up to AIS_MAX_DOUBLINGS times, while the standard error is above
+    AIS_TARGET_STDERR: more temperatures shrink both the spread and the
+    downward bias of the estimate. With ``n_betas`` given and ``n_chains=None``,
+    chains are added 100 at a time instead, up to 1,000.
     """
     n_components, n_features = params.W.shape
     batch = AIS_CHAIN_BATCH if n_chains is None else n_chains
+    grow_betas = n_betas is None and n_chains is None
     if n_betas is None:
         n_betas = ais_betas(n_components, n_features, batch)
     if n_betas < 2:
         raise ValueError(f"n_betas must be at least 2, got {n_betas}")
-    betas = ais_schedule(n_betas)
     log_z_base = _gaussian_constant(params.log_sigma.to(torch.float64)) + float(
         softplus(params.c.to(torch.float64)).sum()
     )
-    log_w = _ais_log_weights(params, generator, batch, betas)
+    log_w = _ais_log_weights(params, generator, batch, ais_schedule(n_betas))
     value, stderr = log_mean_exp_with_stderr(log_w)
-    while n_chains is None and stderr > AIS_TARGET_STDERR and log_w.shape[0] < AIS_MAX_CHAINS:
-        log_w = torch.cat([log_w, _ais_log_weights(params, generator, batch, betas)])
+    for _ in range(AIS_MAX_DOUBLINGS if grow_betas else 0):
+        if stderr <= AIS_TARGET_STDERR:
+            break
+        n_betas *= 2
+        log_w = _ais_log_weights(params, generator, batch, ais_schedule(n_betas))
+        value, stderr = log_mean_exp_with_stderr(log_w)
+    while n_chains is None and not grow_betas and stderr > AIS_TARGET_STDERR and log_w.shape[0] < AIS_MAX_CHAINS:
+        log_w = torch.cat([log_w, _ais_log_weights(params, generator, batch, ais_schedule(n_betas))])
         value, stderr = log_mean_exp_with_stderr(log_w)
     return LogPartition(value=log_z_base + value, stderr=stderr, method="ais")
 

@@ -252,9 +252,9 @@ class GaussianBernoulliRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Ba
         on starts at 1% of the weight of the all-off "anchor" component,
         ``c_j = log(0.01) - (|w_j|^2 + 2 b.w_j) / (2 sigma^2)``. With
         weights large enough to spread the components (``weight_scale``
-        about 1 / sqrt(n_features) for whitened data), this lets CD leave the
-        single-Gaussian solution where small random weights keep it (see the
-        user guide).
+        about 2 / sqrt(n_features) for whitened data, best with
+        ``weight_init="orthogonal"``), this lets CD leave the single-Gaussian
+        solution where small random weights keep it (see the user guide).
 
     learn_sigma : bool, default=True
         Whether to learn the log standard deviation of each visible unit. If
@@ -809,12 +809,20 @@ class GaussianBernoulliRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Ba
             ``2^M * M * D <= 4e9`` multiply-adds (about a second on a 2-core
             CPU), else runs AIS.
         n_chains : int or None, default=None
-            AIS chains. None: 100, then 100 more at a time while the
-            standard error is above 0.05 nats, up to 1,000.
+            AIS chains. None: 100.
         n_betas : int or None, default=None
             AIS inverse temperatures, denser near 1. None: as many as about
-            2e10 multiply-adds allow for 100 chains, between 1,000 (large
+            2e10 multiply-adds allow for the chains, between 1,000 (large
             models) and 5,000 (small ones).
+
+            When both are None and the standard error is above 0.05 nats, the
+            run is repeated with twice the temperatures, up to three times
+            (more temperatures shrink both the spread and the downward bias
+            of AIS). When only ``n_chains`` is None, chains are added 100 at
+            a time instead, up to 1,000. The standard error measures the
+            spread of the importance weights; it cannot see a mode that no
+            chain reached, so on strongly multimodal models compare methods
+            (a 2-D model can be checked by integration, as the tests do).
         random_state : int, RandomState instance or None, default=None
             Seed of the AIS chains; None uses the estimator's ``random_state``
             (an int there makes the estimate reproducible).

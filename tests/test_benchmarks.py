@@ -36,11 +36,13 @@ def test_peak_memory_sees_an_allocation():
 
 def test_natural_patches_whitening_and_a_tiny_run(tmp_path, monkeypatch):
     from benchmarks import natural_patches
+    from sklearn_grbm import _likelihood
 
     X, X_test, dewhiten = natural_patches.whitened_patches(4, 3000, 500)
     assert X.shape == (3000, 15) and X_test.shape == (500, 15)  # the DC direction is dropped
     np.testing.assert_allclose(np.cov(X, rowvar=False), np.eye(15), atol=1e-8)
     monkeypatch.setattr(natural_patches, "RESULTS", tmp_path)
+    monkeypatch.setattr(_likelihood, "AIS_MAX_DOUBLINGS", 0)  # a smoke test: one AIS run per model
     natural_patches.main(["--patch-size", "4", "--n-train", "600", "--n-test", "200", "--epochs", "1"])
     text = (tmp_path / "natural_patches.txt").read_text()
     assert "Gaussian (whitening)" in text and "anchored init" in text and "best:" in text

@@ -135,20 +135,40 @@ def test_default_ais_temperatures_follow_the_cost():
     assert 1000 < ais_betas(100, 300, 100) < 5000
 
 
-def test_default_ais_adds_chains_until_the_standard_error_is_small():
+def hard_small_model():
+    """16 hidden units in 2-D, where 100 AIS chains at 300 temperatures have a
+    standard error of about 0.1 nats; log Z is exact by enumeration."""
     rng = np.random.RandomState(0)
     W = rng.normal(scale=0.5, size=(16, 2))
     b, sigma = np.zeros(2), np.full(2, 0.7)
     c = -2.0 - (W**2).sum(axis=1) / 2
-    params = torch_params(W, b, c, sigma)
+    return torch_params(W, b, c, sigma)
+
+
+def test_ais_with_given_temperatures_adds_chains_until_the_error_is_small():
+    params = hard_small_model()
     exact = log_partition_exact(params).value
     few = log_partition_ais(params, torch.Generator().manual_seed(0), n_chains=100, n_betas=300)
     auto = log_partition_ais(params, torch.Generator().manual_seed(0), n_betas=300)
     assert few.stderr > 0.05  # 100 chains are not enough for this model
     assert auto.stderr <= 0.05
     assert abs(auto.value - exact) < 3 * auto.stderr + 0.02, (auto, exact)
-    # The first batch of the default is the 100-chain run: nothing changes
-    # for models that 100 chains estimate well.
+
+
+def test_default_ais_doubles_its_temperatures_until_the_error_is_small(monkeypatch):
+    from sklearn_grbm import _likelihood
+
+    params = hard_small_model()
+    exact = log_partition_exact(params).value
+    monkeypatch.setattr(_likelihood, "ais_betas", lambda *args: 300)
+    first = log_partition_ais(params, torch.Generator().manual_seed(0), n_chains=100)
+    auto = log_partition_ais(params, torch.Generator().manual_seed(0))
+    assert first.stderr > 0.05
+    assert auto.stderr < first.stderr / 1.5
+    assert abs(auto.value - exact) < 3 * auto.stderr + 0.02, (auto, exact)
+
+
+def test_default_ais_is_the_100_chain_run_when_that_is_precise():
     rbm = fitted_with(*ref.random_model(6, 3, seed=1, scale=0.1))
     assert rbm.log_partition("ais", random_state=0) == rbm.log_partition("ais", n_chains=100, random_state=0)
 
