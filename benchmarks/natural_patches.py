@@ -25,6 +25,11 @@ import numpy as np
 from sklearn_grbm import GaussianBernoulliRBM
 from sklearn_grbm.datasets import load_patches
 
+try:  # run as a script or as a module
+    from benchmarks._report import Report
+except ImportError:  # pragma: no cover
+    from _report import Report
+
 RESULTS = Path(__file__).parent / "results"
 
 
@@ -58,12 +63,7 @@ def main(argv=None):
 
     X, X_test, dewhiten = whitened_patches(args.patch_size, args.n_train, args.n_test)
     D = X.shape[1]
-    lines = []
-
-    def out(text):
-        print(text, flush=True)
-        lines.append(text)
-
+    out = Report()
     out(
         f"{args.patch_size}x{args.patch_size} patches, DC removed and whitened: D = {D}; "
         f"{len(X)} train, {len(X_test)} test; {D} hidden units, {args.epochs} epochs, Adam {args.learning_rate:g}"
@@ -102,8 +102,7 @@ def main(argv=None):
                     best = (per_dim, name, model)
     out(f"best: {best[1]}, {best[0] - baseline:+.4f} nats per dimension over the Gaussian")
 
-    RESULTS.mkdir(exist_ok=True)
-    (RESULTS / "natural_patches.txt").write_text("\n".join(lines) + "\n")
+    out.save(RESULTS / "natural_patches.txt")
     try:
         import matplotlib
 

@@ -38,8 +38,10 @@ from sklearn_grbm.datasets import load_patches
 from sklearn_grbm.experiment import protocol_mse
 
 try:  # run as a script or as a module
+    from benchmarks._report import Report
     from benchmarks.notebook_loop import run_notebook
 except ImportError:  # pragma: no cover
+    from _report import Report
     from notebook_loop import run_notebook
 
 RESULTS = Path(__file__).parent / "results"
@@ -266,12 +268,7 @@ def main(argv=None):
     n_rows = 100_000 if args.quick else 1_000_000
 
     RESULTS.mkdir(exist_ok=True)
-    lines = []
-
-    def out(text):
-        print(text, flush=True)
-        lines.append(text)
-
+    out = Report()
     out(
         f"device {device}, torch {torch.__version__}, {torch.get_num_threads()} threads; "
         f"{n_train} x 784 training patches, {n_test} test"
@@ -294,7 +291,7 @@ def main(argv=None):
     ]
     for name, ok, value in checks:
         out(f"   [{'met' if ok else 'NOT met'}] {name}: {value:.2f}")
-    (RESULTS / f"benchmark_{device.type}.txt").write_text("\n".join(lines) + "\n")
+    out.save(RESULTS / f"benchmark_{device.type}.txt")
     try:
         plot(table, sizes, components, RESULTS / f"scaling_{device.type}.png")
     except ImportError:  # pragma: no cover - matplotlib is an optional extra

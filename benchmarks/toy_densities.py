@@ -30,6 +30,11 @@ from scipy.stats import laplace, norm
 
 from sklearn_grbm import GaussianBernoulliRBM
 
+try:  # run as a script or as a module
+    from benchmarks._report import Report
+except ImportError:  # pragma: no cover
+    from _report import Report
+
 RESULTS = Path(__file__).parent / "results"
 MIXING = np.array([[2.0, 1.0], [1.0, 1.5]])
 CENTERS = np.array([[-5.0, -5.0], [5.0, -5.0], [0.0, 5.0]])
@@ -160,12 +165,7 @@ def main(argv=None):
     parser.add_argument("--quick", action="store_true", help="one seed, fewer configurations")
     args = parser.parse_args(argv)
     seeds = [0] if args.quick else [0, 1, 2]
-    lines = []
-
-    def say(line=""):
-        print(line, flush=True)
-        lines.append(line)
-
+    say = Report()
     ica_configs = {"default (CD-1)": {}, "recipe (CD-1)": ICA_RECIPE}
     run_ica(seeds, ica_configs, say)
     say()
@@ -181,8 +181,7 @@ def main(argv=None):
     if args.quick:
         mode_configs = {key: mode_configs[key] for key in ("default (CD-1)", "recipe: CD-20, lr 3e-3")}
     run_three_gaussians(seeds, mode_configs, say)
-    RESULTS.mkdir(exist_ok=True)
-    (RESULTS / "toy_densities.txt").write_text("\n".join(lines) + "\n")
+    say.save(RESULTS / "toy_densities.txt")
 
 
 if __name__ == "__main__":

@@ -231,8 +231,10 @@ class GaussianBernoulliRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Ba
         conditional variance by ``1 / (1 - langevin_step_size / 2)``.
 
     weight_scale : float, default=0.01
-        Standard deviation of the initial weights, ``W ~ Normal(0,
-        weight_scale^2)``; 0.01 is the seed notebook's.
+        Scale of the initial weights: their standard deviation,
+        ``W ~ Normal(0, weight_scale^2)``, with ``weight_init="normal"``; the
+        norm of each row divided by ``sqrt(n_features)`` with
+        ``weight_init="orthogonal"``. 0.01 is the seed notebook's.
 
     weight_init : {"normal", "orthogonal"}, default="normal"
         Initial weights. ``"normal"``: ``W ~ Normal(0, weight_scale^2)``, the
