@@ -9,9 +9,13 @@ NumPy between ``partial_fit`` calls and across pickling.
 import math
 
 import torch
+from torch.optim.adam import adam as _functional_adam
 
 ADAM_BETAS = (0.9, 0.999)
 ADAM_EPS = 1e-8
+# Where torch's fused Adam kernel is used; elsewhere (MPS, say) the same rule
+# runs as separate tensor operations.
+FUSED_ADAM_DEVICES = ("cpu", "cuda")
 
 
 def init_state(kind, params):
@@ -38,19 +42,48 @@ def step(state, params, grads, *, learning_rate, momentum=0.9, learning_rates=No
     state["step"] += 1
     learning_rates = learning_rates or {}
     max_row_norms = max_row_norms or {}
+    fused = []
+    if state["kind"] == "adam" and next(iter(params.values())).device.type in FUSED_ADAM_DEVICES:
+        fused = [name for name in grads if name not in max_row_norms]
+        for rate in {learning_rates.get(name, learning_rate) for name in fused}:
+            names = [name for name in fused if learning_rates.get(name, learning_rate) == rate]
+            _fused_adam(state, params, grads, names, rate)
     for name, grad in grads.items():
+        if name in fused:
+            continue
         rate = learning_rates.get(name, learning_rate)
         if state["kind"] == "adam":
             numerator, denom, rate = _adam_moments(state, name, grad, rate)
-            if name not in max_row_norms:
-                params[name].addcdiv_(numerator, denom, value=-rate)
-                continue
             direction = numerator / denom
         else:
             direction = _sgd_direction(state, name, grad, momentum)
         if name in max_row_norms:
             direction = _cap_row_norms(direction, max_row_norms[name] / rate)
         params[name].add_(direction, alpha=-rate)
+
+
+def _fused_adam(state, params, grads, names, learning_rate):
+    """Adam on ``names`` in one fused kernel per tensor (torch's own, the rule
+    of ``_adam_moments`` in a single pass over memory instead of six)."""
+    device = params[names[0]].device
+    # The kernel counts the step itself; a fill, not a host-to-device copy.
+    steps = [torch.full((), state["step"] - 1, dtype=torch.float32, device=device) for _ in names]
+    _functional_adam(
+        [params[name] for name in names],
+        [grads[name] for name in names],
+        [state[name]["exp_avg"] for name in names],
+        [state[name]["exp_avg_sq"] for name in names],
+        [],
+        steps,
+        fused=True,
+        amsgrad=False,
+        beta1=ADAM_BETAS[0],
+        beta2=ADAM_BETAS[1],
+        lr=learning_rate,
+        weight_decay=0.0,
+        eps=ADAM_EPS,
+        maximize=False,
+    )
 
 
 def _adam_moments(state, name, grad, learning_rate):

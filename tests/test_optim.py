@@ -81,3 +81,26 @@ def test_row_norm_cap_shrinks_only_the_rows_above_it(kind):
         assert_allclose(step_capped, expected, rtol=1e-10, atol=1e-15)
         assert np.all(np.linalg.norm(step_capped, axis=1) <= cap * (1 + 1e-12))
         free["W"].copy_(capped["W"])  # the next step from the same point
+
+
+@pytest.mark.parametrize("dtype, rtol", [(torch.float64, 1e-12), (torch.float32, 1e-5)])
+def test_fused_adam_matches_the_unfused_rule(monkeypatch, dtype, rtol):
+    # The CPU and CUDA use torch's fused kernel; other devices (MPS) the same
+    # rule as separate operations. Both must give the same parameters and moments.
+    rng = np.random.RandomState(3)
+    start = {"W": rng.normal(size=(5, 7)), "b": rng.normal(size=7), "c": rng.normal(size=5)}
+    runs = []
+    for devices in (_optim.FUSED_ADAM_DEVICES, ()):
+        monkeypatch.setattr(_optim, "FUSED_ADAM_DEVICES", devices)
+        params = {k: torch.tensor(v, dtype=dtype) for k, v in start.items()}
+        state = _optim.init_state("adam", params)
+        grad_rng = np.random.RandomState(4)
+        for _ in range(7):
+            grads = {k: torch.tensor(grad_rng.normal(size=v.shape), dtype=dtype) for k, v in start.items()}
+            _optim.step(state, params, grads, learning_rate=0.01, learning_rates={"c": 0.002})
+        runs.append((params, state))
+    (fused, fused_state), (plain, plain_state) = runs
+    for k in start:
+        assert_allclose(fused[k].numpy(), plain[k].numpy(), rtol=rtol)
+        assert_allclose(fused_state[k]["exp_avg_sq"].numpy(), plain_state[k]["exp_avg_sq"].numpy(), rtol=rtol)
+    assert fused_state["step"] == plain_state["step"] == 7
