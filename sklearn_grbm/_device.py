@@ -75,9 +75,14 @@ def compute_dtype(np_dtype, device):
 
 
 def to_tensor(array, device, dtype, *, copy=False):
-    """Move a NumPy array to ``device`` (zero-copy on the CPU unless ``copy``)."""
+    """Move a NumPy array to ``device`` (zero-copy on the CPU unless ``copy``).
+
+    A copy is always C-contiguous, whatever the array's memory order: in-place
+    updates (the fused Adam kernel among them) pair elements by memory
+    position, so a parameter must be laid out as its gradient is.
+    """
     if copy:
-        return torch.tensor(np.asarray(array), device=device, dtype=dtype)
+        return torch.tensor(np.ascontiguousarray(array), device=device, dtype=dtype)
     with warnings.catch_warnings():
         # Read-only arrays (memmaps) are only ever read here.
         warnings.filterwarnings("ignore", message=".*not writable.*")

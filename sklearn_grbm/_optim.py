@@ -8,6 +8,7 @@ NumPy between ``partial_fit`` calls and across pickling.
 
 import math
 
+import numpy as np
 import torch
 from torch.optim.adam import adam as _functional_adam
 
@@ -44,7 +45,7 @@ def step(state, params, grads, *, learning_rate, momentum=0.9, learning_rates=No
     max_row_norms = max_row_norms or {}
     fused = []
     if state["kind"] == "adam" and next(iter(params.values())).device.type in FUSED_ADAM_DEVICES:
-        fused = [name for name in grads if name not in max_row_norms]
+        fused = [name for name in grads if name not in max_row_norms and _same_layout(state, params, grads, name)]
         for rate in {learning_rates.get(name, learning_rate) for name in fused}:
             names = [name for name in fused if learning_rates.get(name, learning_rate) == rate]
             _fused_adam(state, params, grads, names, rate)
@@ -60,6 +61,15 @@ def step(state, params, grads, *, learning_rate, momentum=0.9, learning_rates=No
         if name in max_row_norms:
             direction = _cap_row_norms(direction, max_row_norms[name] / rate)
         params[name].add_(direction, alpha=-rate)
+
+
+def _same_layout(state, params, grads, name):
+    """Whether the fused kernel may pair the elements of these tensors by
+    memory position: all contiguous (a transposed parameter beside a
+    contiguous gradient would be updated with the wrong entries)."""
+    slot = state[name]
+    tensors = (params[name], grads[name], slot["exp_avg"], slot["exp_avg_sq"])
+    return all(t.is_contiguous() for t in tensors)
 
 
 def _fused_adam(state, params, grads, names, learning_rate):
@@ -131,7 +141,7 @@ def state_from_numpy(state, device, dtype):
     return {
         key: (
             {
-                slot: torch.tensor(a, device=device, dtype=dtype)
+                slot: torch.tensor(np.ascontiguousarray(a), device=device, dtype=dtype)
                 for slot, a in value.items()
             }
             if isinstance(value, dict)

@@ -104,3 +104,21 @@ def test_fused_adam_matches_the_unfused_rule(monkeypatch, dtype, rtol):
         assert_allclose(fused[k].numpy(), plain[k].numpy(), rtol=rtol)
         assert_allclose(fused_state[k]["exp_avg_sq"].numpy(), plain_state[k]["exp_avg_sq"].numpy(), rtol=rtol)
     assert fused_state["step"] == plain_state["step"] == 7
+
+
+def test_fused_adam_leaves_a_transposed_parameter_to_the_unfused_rule(monkeypatch):
+    # A parameter laid out transposed beside a contiguous gradient: a kernel
+    # pairing elements by memory position would update the wrong entries.
+    rng = np.random.RandomState(5)
+    start = rng.normal(size=(4, 6))
+    grads = [torch.tensor(rng.normal(size=(4, 6))) for _ in range(3)]
+    results = []
+    for devices in (_optim.FUSED_ADAM_DEVICES, ()):
+        monkeypatch.setattr(_optim, "FUSED_ADAM_DEVICES", devices)
+        W = torch.tensor(start.T.copy()).T  # same values, transposed memory
+        assert not W.is_contiguous()
+        state = _optim.init_state("adam", {"W": W})
+        for grad in grads:
+            _optim.step(state, {"W": W}, {"W": grad}, learning_rate=0.1)
+        results.append(W.numpy().copy())
+    assert_allclose(results[0], results[1], rtol=1e-12)

@@ -323,6 +323,23 @@ def test_orthogonal_init_spreads_opposite_pairs_of_orthonormal_directions():
     assert not np.allclose(other.components_, rbm.components_)
 
 
+@pytest.mark.parametrize("weight_init", ["normal", "orthogonal"])
+def test_fused_adam_trains_as_the_unfused_rule(monkeypatch, weight_init):
+    # The orthogonal initialisation once reached Adam transposed in memory,
+    # and the fused kernel then updated W with the wrong gradient entries.
+    from sklearn_grbm import _optim
+
+    X = Xdigits[:300] / 16.0
+    params = dict(n_components=9, n_iter=3, batch_size=50, weight_init=weight_init,
+                  hidden_bias_init="anchored", weight_scale=0.3, random_state=0)
+    fused = GaussianBernoulliRBM(**params).fit(X)
+    monkeypatch.setattr(_optim, "FUSED_ADAM_DEVICES", ())
+    unfused = GaussianBernoulliRBM(**params).fit(X)
+    assert fused.components_.flags["C_CONTIGUOUS"]
+    assert_allclose(fused.components_, unfused.components_, rtol=1e-5, atol=1e-7)
+    assert_allclose(fused.sigma_, unfused.sigma_, rtol=1e-5)
+
+
 def test_sigma_learning_rate_is_the_step_of_log_sigma_alone():
     X = Xdigits[:400] / 16.0
     params = dict(n_components=8, n_iter=2, learning_rate=1e-2, batch_size=50, random_state=0)
