@@ -1,7 +1,9 @@
 """The benchmark scripts run (on tiny data; no timing is asserted)."""
 
 import numpy as np
+import pytest
 import torch
+from numpy.testing import assert_allclose
 
 from benchmarks import run
 from sklearn_grbm.datasets import load_patches
@@ -43,7 +45,29 @@ def test_natural_patches_whitening_and_a_tiny_run(tmp_path, monkeypatch):
     np.testing.assert_allclose(np.cov(X, rowvar=False), np.eye(15), atol=1e-8)
     monkeypatch.setattr(natural_patches, "RESULTS", tmp_path)
     monkeypatch.setattr(_likelihood, "AIS_MAX_DOUBLINGS", 0)  # a smoke test: one AIS run per model
-    natural_patches.main(["--patch-size", "4", "--n-train", "600", "--n-test", "200", "--epochs", "1"])
+    natural_patches.main(
+        ["--patch-size", "4", "--n-train", "600", "--n-test", "200", "--epochs", "1", "--ica-patch-size", "5"]
+    )
     text = (tmp_path / "natural_patches.txt").read_text()
     assert "Gaussian (whitening)" in text and "anchored init" in text and "best:" in text
-    assert (tmp_path / "natural_patches_filters.png").stat().st_size > 0
+    assert "Do edges win? 5x5 patches (D = 24)" in text and "FastICA's filters" in text
+    for figure in ("filters", "from_ica", "from_random"):
+        assert (tmp_path / f"natural_patches_{figure}.png").stat().st_size > 0
+
+
+def test_a_start_at_given_weights_begins_where_fit_would_but_for_the_weights():
+    from benchmarks import natural_patches
+    from sklearn_grbm import GaussianBernoulliRBM
+
+    X = np.random.RandomState(0).normal(size=(300, 6))
+    W = 3.0 * np.linalg.qr(np.random.RandomState(1).normal(size=(6, 6)))[0]
+    started = natural_patches.fit_from_weights(W, X, 0, n_components=6, random_state=0)
+    assert_allclose(started.components_, W)
+    assert_allclose(started.intercept_hidden_, np.log(0.01) - 4.5)  # anchored: log 1% - |w|^2 / 2
+    assert_allclose(started.intercept_visible_, 0.0)
+    assert_allclose(started.sigma_, 1.0)
+    reference = GaussianBernoulliRBM(n_components=6, n_iter=1, random_state=0).fit(X)
+    assert started.sigma_floor_ == reference.sigma_floor_
+    trained = natural_patches.fit_from_weights(W, X, 2, n_components=6, random_state=0)
+    assert trained.n_iter_ == 3 and not np.allclose(trained.components_, W)
+    assert natural_patches.alignment(W, W[::-1]) == pytest.approx(1.0)
