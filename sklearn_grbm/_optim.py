@@ -8,9 +8,10 @@ NumPy between ``partial_fit`` calls and across pickling.
 
 import math
 
-import numpy as np
 import torch
 from torch.optim.adam import adam as _functional_adam
+
+from ._device import to_tensor
 
 ADAM_BETAS = (0.9, 0.999)
 ADAM_EPS = 1e-8
@@ -140,10 +141,7 @@ def state_from_numpy(state, device, dtype):
     """Inverse of :func:`state_to_numpy`, copying onto ``device``."""
     return {
         key: (
-            {
-                slot: torch.tensor(np.ascontiguousarray(a), device=device, dtype=dtype)
-                for slot, a in value.items()
-            }
+            {slot: to_tensor(a, device, dtype, copy=True) for slot, a in value.items()}
             if isinstance(value, dict)
             else value
         )

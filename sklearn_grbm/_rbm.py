@@ -161,7 +161,7 @@ def _initial_weights(kind, scale, n_components, n_features, random_state):
         Q, R = np.linalg.qr(random_state.normal(size=(n_features, n_features)))
         Q *= np.where(np.diag(R) < 0, -1.0, 1.0)  # uniform (Haar) rotation
         blocks.append(np.stack([Q.T, -Q.T], axis=1).reshape(2 * n_features, n_features))
-    return np.ascontiguousarray(np.concatenate(blocks)[:n_components]) * (scale * math.sqrt(n_features))
+    return np.concatenate(blocks)[:n_components] * (scale * math.sqrt(n_features))
 
 
 class GaussianBernoulliRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
