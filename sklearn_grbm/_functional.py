@@ -59,14 +59,16 @@ def visible_mean(h, W, b):
 
 
 def sample_hidden(p, generator):
-    """Bernoulli draws with probabilities ``p``.
+    """Bernoulli draws with probabilities ``p``, as 0.0 and 1.0 in ``p``'s dtype.
 
-    Written as ``uniform < p`` rather than ``torch.bernoulli``: a NaN from a
-    diverging fit then propagates to the parameters, where the once-per-epoch
-    finiteness check reports it, instead of raising deep inside sampling.
+    Written as ``uniform < p`` rather than ``torch.bernoulli``, which raises on
+    a NaN probability: a diverging fit carries on to the once-per-epoch
+    finiteness check, which reports it. The comparison overwrites the fresh
+    uniforms in place (``lt_``), which saves a boolean tensor and its
+    conversion to floats.
     """
     uniform = torch.rand(p.shape, generator=generator, dtype=_DRAW_DTYPE, device=p.device)
-    return (uniform.to(p.dtype) < p).to(p.dtype)
+    return uniform.to(p.dtype).lt_(p)
 
 
 def sample_visible(mean, sigma, generator):

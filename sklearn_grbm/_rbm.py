@@ -130,23 +130,30 @@ def _should_stream(out_of_core, X, device, memory_mapped):
 def _sigma_floor(X):
     """A floor for sigma tied to the scale of ``X`` (never zero).
 
-    Computed in chunks of rows, so a memmap is never loaded whole.
+    Two passes over chunks of rows, so a memmap is never loaded whole. Each
+    chunk is reduced in the data's dtype (a float64 copy of float32 data would
+    make this cost as much as a tenth of an epoch) and the chunk sums are
+    accumulated in float64.
     """
-    n_samples = X.shape[0]
-    chunk_rows = max(1, (_CHUNK_ELEMENTS // 4) // max(1, X.shape[1]))  # float64 temporaries
-    mean = np.zeros(X.shape[1])
-    for start in range(0, n_samples, chunk_rows):
-        mean += X[start : start + chunk_rows].sum(axis=0, dtype=np.float64)
-    mean /= n_samples
-    squares = np.zeros(X.shape[1])
-    peak = 0.0
-    for start in range(0, n_samples, chunk_rows):
-        chunk = X[start : start + chunk_rows].astype(np.float64)
-        squares += ((chunk - mean) ** 2).sum(axis=0)
-        peak = max(peak, float(np.abs(chunk).max()))
-    scale = float(np.sqrt(np.mean(squares / n_samples)))
-    if not scale > 0:
-        scale = peak or 1.0
+    n_samples, n_features = X.shape
+    chunk_rows = max(1, (_CHUNK_ELEMENTS // 4) // max(1, n_features))
+    cpu = torch.device("cpu")
+    dtype = torch.float32 if X.dtype == np.float32 else torch.float64
+
+    def chunks():
+        for start in range(0, n_samples, chunk_rows):
+            yield to_tensor(X[start : start + chunk_rows], cpu, dtype)
+
+    total = torch.zeros(n_features, dtype=torch.float64)
+    for chunk in chunks():
+        total += chunk.sum(dim=0)
+    mean = (total / n_samples).to(dtype)
+    squares = torch.zeros(n_features, dtype=torch.float64)
+    for chunk in chunks():
+        squares += (chunk - mean).square_().sum(dim=0)
+    scale = float(torch.sqrt(torch.mean(squares / n_samples)))
+    if not scale > 0:  # every column constant
+        scale = max(float(chunk.abs().max()) for chunk in chunks()) or 1.0
     return SIGMA_FLOOR_FRACTION * scale
 
 
