@@ -46,12 +46,15 @@ def test_natural_patches_whitening_and_a_tiny_run(tmp_path, monkeypatch):
     monkeypatch.setattr(natural_patches, "RESULTS", tmp_path)
     monkeypatch.setattr(_likelihood, "AIS_MAX_DOUBLINGS", 0)  # a smoke test: one AIS run per model
     natural_patches.main(
-        ["--patch-size", "4", "--n-train", "600", "--n-test", "200", "--epochs", "1", "--ica-patch-size", "5"]
+        ["--patch-size", "4", "--n-train", "600", "--n-test", "200", "--epochs", "1", "--edge-epochs", "1",
+         "--ica-patch-size", "5"]
     )
     text = (tmp_path / "natural_patches.txt").read_text()
     assert "Gaussian (whitening)" in text and "anchored init" in text and "best:" in text
+    assert "scale mixture (contrast only" in text and "ICA, Laplace sources" in text
+    assert "Contrast taken out: 4x4 patches" in text
     assert "Do edges win? 5x5 patches (D = 24)" in text and "FastICA's filters" in text
-    for figure in ("filters", "from_ica", "from_random"):
+    for figure in ("filters", "edges", "from_ica", "from_random"):
         assert (tmp_path / f"natural_patches_{figure}.png").stat().st_size > 0
 
 
@@ -71,3 +74,42 @@ def test_a_start_at_given_weights_begins_where_fit_would_but_for_the_weights():
     trained = natural_patches.fit_from_weights(W, X, 2, n_components=6, random_state=0)
     assert trained.n_iter_ == 3 and not np.allclose(trained.components_, W)
     assert natural_patches.alignment(W, W[::-1]) == pytest.approx(1.0)
+
+
+def test_contrast_normalized_patches_keep_the_high_contrast_half_on_a_sphere():
+    from benchmarks import natural_patches
+
+    X, X_test, E = natural_patches.contrast_normalized_patches(4, 2000, 300)
+    assert X.shape == (2000, 15) and X_test.shape == (300, 15) and E.shape == (16, 15)
+    assert_allclose(np.linalg.norm(X, axis=1), np.sqrt(15))
+    assert_allclose(np.linalg.norm(X_test, axis=1), np.sqrt(15))
+    # The kept training patches are those above the median contrast of the
+    # patches drawn: their pixel spread is far from zero.
+    pixels = load_patches(int(2 * 2000 / 0.5) + 100, patch_size=4, random_state=0, dtype=np.float64)
+    spread = (pixels - pixels.mean(axis=1, keepdims=True)).std(axis=1)
+    assert (spread > np.median(spread)).sum() >= 2000
+
+
+def test_scale_mixture_and_ica_log_likelihoods_match_scipy_densities():
+    from scipy.stats import laplace, multivariate_normal
+    from sklearn.decomposition import FastICA
+
+    from benchmarks import natural_patches
+
+    rng = np.random.RandomState(0)
+    D = 3
+    contrast = np.where(rng.rand(4000) < 0.3, 0.2, 2.0)
+    X = rng.normal(size=(4000, D)) * contrast[:, None]
+    X_test = rng.normal(size=(50, D))
+    ll, scales, weights = natural_patches.scale_mixture_log_likelihood(X, X_test, n_scales=2)
+    assert_allclose(sorted(scales), [0.2, 2.0], rtol=0.05)
+    assert_allclose(sorted(weights), [0.3, 0.7], atol=0.03)
+    expected = np.log(sum(w * multivariate_normal(np.zeros(D), s**2 * np.eye(D)).pdf(X_test) for s, w in zip(scales, weights)))
+    assert_allclose(ll, expected, rtol=1e-10)
+
+    ica = FastICA(whiten=False, max_iter=400, random_state=0).fit(X)
+    S = X @ ica.components_.T
+    scales = np.abs(S).mean(axis=0)
+    expected = laplace(scale=scales).logpdf(X_test @ ica.components_.T).sum(axis=1)
+    expected += np.log(abs(np.linalg.det(ica.components_)))
+    assert_allclose(natural_patches.ica_log_likelihood(X, X_test, ica), expected, rtol=1e-10)
