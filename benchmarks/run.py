@@ -1,6 +1,6 @@
 """The performance benchmark: one command, one process, side by side.
 
-    python benchmarks/run.py                  # everything, about 6 minutes on 2 CPU cores
+    python benchmarks/run.py                  # everything, about 2 minutes on 2 CPU cores
     python benchmarks/run.py --quick          # smaller data, for a smoke test
     python benchmarks/run.py --device cuda    # on a GPU (adds the notebook's full protocol)
 
