@@ -137,17 +137,20 @@ def _sigma_floor(X):
     """
     n_samples, n_features = X.shape
     chunk_rows = max(1, (_CHUNK_ELEMENTS // 4) // max(1, n_features))
-    cpu = torch.device("cpu")
-    dtype = torch.float32 if X.dtype == np.float32 else torch.float64
+    dtype = np.float32 if X.dtype == np.float32 else np.float64
 
     def chunks():
-        for start in range(0, n_samples, chunk_rows):
-            yield to_tensor(X[start : start + chunk_rows], cpu, dtype)
+        # Host tensors over the array's memory (no device transfer, no copy
+        # of float arrays); read-only memmaps are only read here.
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", message=".*not writable.*")
+            for start in range(0, n_samples, chunk_rows):
+                yield torch.as_tensor(np.asarray(X[start : start + chunk_rows], dtype=dtype))
 
     total = torch.zeros(n_features, dtype=torch.float64)
     for chunk in chunks():
         total += chunk.sum(dim=0)
-    mean = (total / n_samples).to(dtype)
+    mean = (total / n_samples).to(torch.float32 if dtype == np.float32 else torch.float64)
     squares = torch.zeros(n_features, dtype=torch.float64)
     for chunk in chunks():
         squares += (chunk - mean).square_().sum(dim=0)

@@ -80,6 +80,15 @@ def test_chunked_sigma_floor_matches_the_direct_formula(monkeypatch):
     assert_allclose(_rbm._sigma_floor(X), expected, rtol=1e-12)
 
 
+def test_sigma_floor_of_float32_data_matches_the_float64_formula(monkeypatch):
+    # float32 chunks are reduced in float32 (fast); the result must still
+    # agree with the float64 computation, also far from the origin.
+    X = (np.random.RandomState(1).normal(size=(5000, 9)) * np.arange(1, 10) + 50).astype(np.float32)
+    expected = 0.01 * np.sqrt(np.mean(X.astype(np.float64).var(axis=0)))
+    monkeypatch.setattr(_rbm, "_CHUNK_ELEMENTS", 4 * 9 * 700)
+    assert_allclose(_rbm._sigma_floor(X), expected, rtol=1e-6)
+
+
 def test_partial_fit_over_memmap_chunks_matches_fit(digits_memmap):
     X_map, X = digits_memmap
     params = dict(n_components=12, batch_size=128, learning_rate=1e-2, sampler="pcd", random_state=0)
