@@ -51,6 +51,21 @@ except ImportError:  # pragma: no cover
 RESULTS = Path(__file__).parent / "results"
 
 
+def principal_basis(train):
+    """The principal directions ``E`` (P^2, D) of mean-removed patches and
+    their variances ``d``, the null direction of the removed mean dropped."""
+    eigenvalues, eigenvectors = np.linalg.eigh(np.cov(train, rowvar=False))
+    keep = eigenvalues > eigenvalues.max() * 1e-10
+    return eigenvectors[:, keep], eigenvalues[keep]
+
+
+def fit_ica(X):
+    """FastICA's unmixing of already whitened rows (its filters: edges)."""
+    from sklearn.decomposition import FastICA
+
+    return FastICA(whiten=False, max_iter=400, random_state=0).fit(X)
+
+
 def whitened_patches(patch_size, n_train, n_test, random_state=0, return_basis=False):
     """Train and test patches, DC removed, whitened; and the map back to pixels.
 
@@ -61,9 +76,7 @@ def whitened_patches(patch_size, n_train, n_test, random_state=0, return_basis=F
     test = load_patches(n_test, patch_size=patch_size, subset="test", random_state=random_state + 1, dtype=np.float64)
     train -= train.mean(axis=1, keepdims=True)
     test -= test.mean(axis=1, keepdims=True)
-    eigenvalues, eigenvectors = np.linalg.eigh(np.cov(train, rowvar=False))
-    keep = eigenvalues > eigenvalues.max() * 1e-10  # drops the DC direction
-    E, d = eigenvectors[:, keep], eigenvalues[keep]
+    E, d = principal_basis(train)
     whiten = E / np.sqrt(d)  # pixels -> whitened, (P^2, D)
     dewhiten = (E * np.sqrt(d)).T  # whitened -> pixels, (D, P^2)
     if return_basis:
@@ -94,9 +107,7 @@ def contrast_normalized_patches(patch_size, n_train, n_test, keep=0.5, random_st
 
     train, threshold = cut(n_train, "train", random_state)
     test, _ = cut(n_test, "test", random_state + 1, threshold)
-    eigenvalues, eigenvectors = np.linalg.eigh(np.cov(train, rowvar=False))
-    keep_dims = eigenvalues > eigenvalues.max() * 1e-10
-    E, d = eigenvectors[:, keep_dims], eigenvalues[keep_dims]
+    E, d = principal_basis(train)
     X, X_test = train @ (E / np.sqrt(d)), test @ (E / np.sqrt(d))
     D = X.shape[1]
     X *= np.sqrt(D) / np.linalg.norm(X, axis=1, keepdims=True)
@@ -169,12 +180,10 @@ def fit_from_weights(W, X, epochs, **params):
 
 def ica_start_check(args, out):
     """Random orthogonal start against a start at FastICA's (edge) filters."""
-    from sklearn.decomposition import FastICA
-
     P = args.ica_patch_size
     X, X_test, _, E = whitened_patches(P, args.n_train, args.n_test, return_basis=True)
     D = X.shape[1]
-    ica = FastICA(whiten=False, max_iter=400, random_state=0).fit(X)
+    ica = fit_ica(X)
     norm = 4.0  # the anchored initialisation's weight norm
     params = dict(n_components=D, learn_sigma=True, learning_rate=args.learning_rate, random_state=0)
     out("")
@@ -204,13 +213,11 @@ def ica_start_check(args, out):
 
 def likelihood_sources(X, X_test, best, out):
     """The best GRBM beside a model of contrast alone and one of directions alone."""
-    from sklearn.decomposition import FastICA
-
     D = X.shape[1]
     per_dim = {"Gaussian (whitening)": gaussian_log_likelihood(X_test).mean() / D}
     mixture, scales, weights = scale_mixture_log_likelihood(X, X_test)
     per_dim["scale mixture (contrast only, 3 scales)"] = mixture.mean() / D
-    ica = FastICA(whiten=False, max_iter=400, random_state=0).fit(X)
+    ica = fit_ica(X)
     per_dim["ICA, Laplace sources (directions only)"] = ica_log_likelihood(X, X_test, ica).mean() / D
     per_dim[f"best GRBM ({best[1]})"] = best[0]
     out("")
@@ -225,12 +232,10 @@ def likelihood_sources(X, X_test, best, out):
 
 def contrast_normalized_edges(args, out):
     """A GRBM on patches whose contrast is taken out: do its filters become edges?"""
-    from sklearn.decomposition import FastICA
-
     P = args.patch_size
     X, X_test, E = contrast_normalized_patches(P, args.n_train, args.n_test)
     D = X.shape[1]
-    ica = FastICA(whiten=False, max_iter=400, random_state=0).fit(X)
+    ica = fit_ica(X)
     model = GaussianBernoulliRBM(
         n_components=D, n_iter=args.edge_epochs, learning_rate=args.learning_rate, sampler="pcd",
         weight_init="orthogonal", weight_scale=4.0 / np.sqrt(D), hidden_bias_init="anchored",

@@ -139,24 +139,25 @@ def _sigma_floor(X):
     chunk_rows = max(1, (_CHUNK_ELEMENTS // 4) // max(1, n_features))
     dtype = np.float32 if X.dtype == np.float32 else np.float64
 
-    def chunks():
-        # Host tensors over the array's memory (no device transfer, no copy
-        # of float arrays); read-only memmaps are only read here.
+    def chunk(start):
+        # A host tensor over the rows' memory (no device transfer, and no copy
+        # of float rows); a read-only memmap is only read here.
+        rows = np.asarray(X[start : start + chunk_rows], dtype=dtype)
         with warnings.catch_warnings():
             warnings.filterwarnings("ignore", message=".*not writable.*")
-            for start in range(0, n_samples, chunk_rows):
-                yield torch.as_tensor(np.asarray(X[start : start + chunk_rows], dtype=dtype))
+            return torch.as_tensor(rows)
 
+    starts = range(0, n_samples, chunk_rows)
     total = torch.zeros(n_features, dtype=torch.float64)
-    for chunk in chunks():
-        total += chunk.sum(dim=0)
-    mean = (total / n_samples).to(torch.float32 if dtype == np.float32 else torch.float64)
+    for start in starts:
+        total += chunk(start).sum(dim=0)  # summed in the chunk's dtype, accumulated in float64
+    mean = (total / n_samples).to(chunk(0).dtype)
     squares = torch.zeros(n_features, dtype=torch.float64)
-    for chunk in chunks():
-        squares += (chunk - mean).square_().sum(dim=0)
+    for start in starts:
+        squares += (chunk(start) - mean).square_().sum(dim=0)
     scale = float(torch.sqrt(torch.mean(squares / n_samples)))
     if not scale > 0:  # every column constant
-        scale = max(float(chunk.abs().max()) for chunk in chunks()) or 1.0
+        scale = max(float(chunk(start).abs().max()) for start in starts) or 1.0
     return SIGMA_FLOOR_FRACTION * scale
 
 
