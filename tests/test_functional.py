@@ -111,6 +111,20 @@ def test_sampled_hiddens_average_to_the_probabilities():
     assert_allclose(mean, p[0].numpy(), atol=0.015)
 
 
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+def test_sampled_hiddens_are_the_float32_uniforms_compared_with_p(dtype):
+    # The draws are exactly 0.0 and 1.0 in p's dtype, the same for a float32
+    # and a float64 fit with one seed, and a NaN probability does not raise.
+    p = torch.rand(300, 7, generator=torch.Generator().manual_seed(1), dtype=torch.float64).to(dtype)
+    p[0, 0] = float("nan")
+    h = F.sample_hidden(p, torch.Generator().manual_seed(0))
+    uniform = torch.rand(300, 7, generator=torch.Generator().manual_seed(0), dtype=torch.float32)
+    expected = (uniform.double().numpy() < p.double().numpy()).astype(np.float64)
+    assert h.dtype == dtype and h.shape == p.shape
+    assert_allclose(h.double().numpy(), expected, rtol=0, atol=0)
+    assert h[0, 0] == 0.0
+
+
 def test_sampled_visibles_have_the_conditional_moments():
     mean = torch.tensor([[1.0, -2.0, 0.5]], dtype=torch.float64).expand(40000, -1)
     sigma = torch.tensor([0.1, 1.0, 3.0], dtype=torch.float64)
