@@ -40,7 +40,6 @@ import numpy as np
 from scipy.special import logsumexp
 
 from sklearn_grbm import GaussianBernoulliRBM
-from sklearn_grbm._rbm import ANCHOR_RATIO_LOG, _sigma_floor
 from sklearn_grbm.datasets import load_patches
 
 try:  # run as a script or as a module
@@ -72,8 +71,16 @@ def whitened_patches(patch_size, n_train, n_test, random_state=0, return_basis=F
     With ``return_basis``, also the (P^2, D) orthonormal principal directions
     ``E``: ``w @ E.T`` shows a weight vector in ZCA-whitened pixel space.
     """
-    train = load_patches(n_train, patch_size=patch_size, random_state=random_state, dtype=np.float64)
-    test = load_patches(n_test, patch_size=patch_size, subset="test", random_state=random_state + 1, dtype=np.float64)
+    train = load_patches(
+        n_train, patch_size=patch_size, random_state=random_state, dtype=np.float64
+    )
+    test = load_patches(
+        n_test,
+        patch_size=patch_size,
+        subset="test",
+        random_state=random_state + 1,
+        dtype=np.float64,
+    )
     train -= train.mean(axis=1, keepdims=True)
     test -= test.mean(axis=1, keepdims=True)
     E, d = principal_basis(train)
@@ -95,7 +102,13 @@ def contrast_normalized_patches(patch_size, n_train, n_test, keep=0.5, random_st
     """
 
     def cut(n, subset, seed, threshold=None):
-        X = load_patches(int(2 * n / keep) + 100, patch_size=patch_size, subset=subset, random_state=seed, dtype=np.float64)
+        X = load_patches(
+            int(2 * n / keep) + 100,
+            patch_size=patch_size,
+            subset=subset,
+            random_state=seed,
+            dtype=np.float64,
+        )
         X -= X.mean(axis=1, keepdims=True)
         spread = X.std(axis=1)
         if threshold is None:
@@ -125,7 +138,11 @@ def scale_mixture_log_likelihood(X, X_test, n_scales=3, n_iter=200):
     weights = np.full(n_scales, 1.0 / n_scales)
 
     def log_joint(r2):
-        return np.log(weights) - 0.5 * D * np.log(2 * np.pi * variances) - 0.5 * r2[:, None] / variances
+        return (
+            np.log(weights)
+            - 0.5 * D * np.log(2 * np.pi * variances)
+            - 0.5 * r2[:, None] / variances
+        )
 
     for _ in range(n_iter):
         joint = log_joint(r2)
@@ -160,22 +177,11 @@ def alignment(W, reference):
 
 
 def fit_from_weights(W, X, epochs, **params):
-    """A GRBM trained for ``epochs`` from weights ``W`` (anchored hidden biases).
-
-    The estimator has no weight argument; one ``partial_fit`` on two rows makes
-    the fitted attributes, which are then replaced (with those ``fit`` would
-    start from, W apart) before training starts.
-    """
-    model = GaussianBernoulliRBM(**params).partial_fit(X[:2])
-    model.components_ = W.astype(model.components_.dtype)
-    model.intercept_visible_ = np.zeros_like(model.intercept_visible_)
-    model.intercept_hidden_ = (ANCHOR_RATIO_LOG - 0.5 * np.sum(W**2, axis=1)).astype(model.components_.dtype)
-    model.sigma_ = np.ones_like(model.sigma_)
-    model.sigma_floor_ = _sigma_floor(X)
-    model._optimizer_state = None  # Adam starts fresh, as in fit
-    for _ in range(epochs):
-        model.partial_fit(X)
-    return model
+    """A GRBM trained for ``epochs`` from weights ``W`` (anchored hidden biases)."""
+    return GaussianBernoulliRBM(
+        standardize=False,  # whitened data: already in standard units
+        weight_init=W, hidden_bias_init="anchored", n_iter=epochs, **params
+    ).fit(X)
 
 
 def ica_start_check(args, out):
@@ -185,18 +191,26 @@ def ica_start_check(args, out):
     D = X.shape[1]
     ica = fit_ica(X)
     norm = 4.0  # the anchored initialisation's weight norm
-    params = dict(n_components=D, learn_sigma=True, learning_rate=args.learning_rate, random_state=0)
+    params = dict(
+        n_components=D, learn_sigma=True, learning_rate=args.learning_rate, random_state=0
+    )
     out("")
     out(
         f"Do edges win? {P}x{P} patches (D = {D}), {D} hidden units, CD-1, learned sigma, "
         f"{args.epochs} epochs, Adam {args.learning_rate:g}"
     )
     out(f"{'start':<44}{'log p(x) / dim':>15}{'AIS s.e.':>10}{'|cos| to ICA':>14}")
-    out(f"{'Gaussian (whitening)':<44}{gaussian_log_likelihood(X_test).mean() / D:>15.4f}{'-':>10}{'-':>14}")
+    out(
+        f"{'Gaussian (whitening)':<44}{gaussian_log_likelihood(X_test).mean() / D:>15.4f}{'-':>10}{'-':>14}"
+    )
     starts = {
         "random orthogonal pairs (anchored)": lambda: GaussianBernoulliRBM(
-            n_iter=args.epochs, weight_init="orthogonal", weight_scale=norm / np.sqrt(D),
-            hidden_bias_init="anchored", **params
+        standardize=False,  # whitened data: already in standard units
+            n_iter=args.epochs,
+            weight_init="orthogonal",
+            weight_scale=norm / np.sqrt(D),
+            hidden_bias_init="anchored",
+            **params,
         ).fit(X),
         "FastICA's filters (anchored)": lambda: fit_from_weights(
             norm * unit_directions(ica.components_), X, args.epochs, **params
@@ -206,9 +220,15 @@ def ica_start_check(args, out):
         model = train()
         log_z = model.log_partition("ais", random_state=0)
         per_dim = model.score_samples(X_test).mean() / D
-        out(f"{name:<44}{per_dim:>15.4f}{log_z.stderr / D:>10.4f}{alignment(model.components_, ica.components_):>14.3f}")
-        save_filters(model.components_ @ E.T, P, f"natural_patches_from_{'ica' if 'ICA' in name else 'random'}.png",
-                     f"Started from {name}, after {args.epochs} epochs\n(ZCA-whitened space)")
+        out(
+            f"{name:<44}{per_dim:>15.4f}{log_z.stderr / D:>10.4f}{alignment(model.components_, ica.components_):>14.3f}"
+        )
+        save_filters(
+            model.components_ @ E.T,
+            P,
+            f"natural_patches_from_{'ica' if 'ICA' in name else 'random'}.png",
+            f"Started from {name}, after {args.epochs} epochs\n(ZCA-whitened space)",
+        )
 
 
 def likelihood_sources(X, X_test, best, out):
@@ -218,16 +238,22 @@ def likelihood_sources(X, X_test, best, out):
     mixture, scales, weights = scale_mixture_log_likelihood(X, X_test)
     per_dim["scale mixture (contrast only, 3 scales)"] = mixture.mean() / D
     ica = fit_ica(X)
-    per_dim["ICA, Laplace sources (directions only)"] = ica_log_likelihood(X, X_test, ica).mean() / D
+    per_dim["ICA, Laplace sources (directions only)"] = (
+        ica_log_likelihood(X, X_test, ica).mean() / D
+    )
     per_dim[f"best GRBM ({best[1]})"] = best[0]
     out("")
-    out("Where the likelihood is: the same test patches under a model of contrast alone and one of directions alone")
+    out(
+        "Where the likelihood is: the same test patches under a model of contrast alone and one of directions alone"
+    )
     out(f"{'model':<60}{'log p(x) / dim':>15}")
     for name, value in per_dim.items():
         out(f"{name:<60}{value:>15.4f}")
     shares = ", ".join(f"{w:.0%} at {s:.2f}" for s, w in sorted(zip(scales, weights)))
     out(f"scale mixture: patch contrast (standard deviation per whitened dimension) {shares}")
-    out(f"best GRBM: sigma {best[2].sigma_.mean():.2f} on average, one for every component of its mixture")
+    out(
+        f"best GRBM: sigma {best[2].sigma_.mean():.2f} on average, one for every component of its mixture"
+    )
 
 
 def contrast_normalized_edges(args, out):
@@ -237,9 +263,16 @@ def contrast_normalized_edges(args, out):
     D = X.shape[1]
     ica = fit_ica(X)
     model = GaussianBernoulliRBM(
-        n_components=D, n_iter=args.edge_epochs, learning_rate=args.learning_rate, sampler="pcd",
-        weight_init="orthogonal", weight_scale=4.0 / np.sqrt(D), hidden_bias_init="anchored",
-        learn_sigma=True, random_state=0,
+        standardize=False,  # whitened data: already in standard units
+        n_components=D,
+        n_iter=args.edge_epochs,
+        learning_rate=args.learning_rate,
+        sampler="pcd",
+        weight_init="orthogonal",
+        weight_scale=4.0 / np.sqrt(D),
+        hidden_bias_init="anchored",
+        learn_sigma=True,
+        random_state=0,
     ).fit(X)
     log_z = model.log_partition("ais", random_state=0)
     chance = alignment(np.random.RandomState(0).normal(size=(D, D)), ica.components_)
@@ -249,14 +282,20 @@ def contrast_normalized_edges(args, out):
         f"PCD, orthogonal anchored, learned sigma, {args.edge_epochs} epochs"
     )
     out(f"{'model':<44}{'log p(x) / dim':>15}{'AIS s.e.':>10}{'|cos| to ICA':>14}")
-    out(f"{'Gaussian (whitening)':<44}{gaussian_log_likelihood(X_test).mean() / D:>15.4f}{'-':>10}{'-':>14}")
+    out(
+        f"{'Gaussian (whitening)':<44}{gaussian_log_likelihood(X_test).mean() / D:>15.4f}{'-':>10}{'-':>14}"
+    )
     out(f"{'random directions':<44}{'-':>15}{'-':>10}{chance:>14.3f}")
     out(
         f"{'GRBM':<44}{model.score_samples(X_test).mean() / D:>15.4f}{log_z.stderr / D:>10.4f}"
         f"{alignment(model.components_, ica.components_):>14.3f}"
     )
-    save_filters(model.components_ @ E.T, P, "natural_patches_edges.png",
-                 f"Contrast taken out: PCD, {args.edge_epochs} epochs\n(ZCA-whitened space)")
+    save_filters(
+        model.components_ @ E.T,
+        P,
+        "natural_patches_edges.png",
+        f"Contrast taken out: PCD, {args.edge_epochs} epochs\n(ZCA-whitened space)",
+    )
 
 
 def save_filters(filters, patch_size, filename, title):
@@ -281,7 +320,9 @@ def main(argv=None):
     parser.add_argument("--n-test", type=int, default=5000)
     parser.add_argument("--epochs", type=int, default=20)
     parser.add_argument("--learning-rate", type=float, default=1e-3)
-    parser.add_argument("--edge-epochs", type=int, default=80, help="epochs on contrast-normalized patches; 0 skips")
+    parser.add_argument(
+        "--edge-epochs", type=int, default=80, help="epochs on contrast-normalized patches; 0 skips"
+    )
     parser.add_argument("--ica-patch-size", type=int, default=14, help="0 skips the edge check")
     args = parser.parse_args(argv)
 
@@ -306,6 +347,7 @@ def main(argv=None):
         for sampler in ("cd", "pcd", "pt"):
             for learn_sigma in (False, True):
                 model = GaussianBernoulliRBM(
+        standardize=False,  # whitened data: already in standard units
                     n_components=D,
                     n_iter=args.epochs,
                     learning_rate=args.learning_rate,
@@ -320,14 +362,20 @@ def main(argv=None):
                 seconds = time.perf_counter() - start
                 log_z = model.log_partition("ais", random_state=0)
                 per_dim = model.score_samples(X_test).mean() / D
-                name = f"{sampler.upper()}, {init_name}, sigma {'learned' if learn_sigma else 'fixed'}"
+                name = (
+                    f"{sampler.upper()}, {init_name}, sigma {'learned' if learn_sigma else 'fixed'}"
+                )
                 out(f"{name:<44}{per_dim:>15.4f}{log_z.stderr / D:>10.4f}{seconds:>7.0f}s")
                 if best is None or per_dim > best[0]:
                     best = (per_dim, name, model)
     out(f"best: {best[1]}, {best[0] - baseline:+.4f} nats per dimension over the Gaussian")
 
-    save_filters(best[2].components_ @ dewhiten, args.patch_size, "natural_patches_filters.png",
-                 f"Best model: {best[1]}\n(filters in pixel space)")
+    save_filters(
+        best[2].components_ @ dewhiten,
+        args.patch_size,
+        "natural_patches_filters.png",
+        f"Best model: {best[1]}\n(filters in pixel space)",
+    )
     likelihood_sources(X, X_test, best, out)
     if args.edge_epochs:
         contrast_normalized_edges(args, out)

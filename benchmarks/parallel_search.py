@@ -23,7 +23,9 @@ from sklearn_grbm.datasets import load_patches
 
 def search(X, n_jobs, epochs):
     grid = {"n_components": [25, 50, 100, 150]}
-    estimator = GaussianBernoulliRBM(n_iter=epochs, learn_sigma=False, random_state=0)
+    estimator = GaussianBernoulliRBM(
+        n_iter=epochs, standardize=False, learn_sigma=False, random_state=0
+    )
     start = time.perf_counter()
     result = GridSearchCV(estimator, grid, cv=2, n_jobs=n_jobs).fit(X)
     return time.perf_counter() - start, result.cv_results_["mean_test_score"]
@@ -35,7 +37,9 @@ def main():
     parser.add_argument("--epochs", type=int, default=3)
     args = parser.parse_args()
     X = load_patches(args.n_samples, random_state=0)
-    print(f"GridSearchCV: 4 sizes x 2 folds = 8 fits on {X.shape[0]} x {X.shape[1]}, {args.epochs} epochs each")
+    print(
+        f"GridSearchCV: 4 sizes x 2 folds = 8 fits on {X.shape[0]} x {X.shape[1]}, {args.epochs} epochs each"
+    )
 
     backends = ["loky"]
     try:
@@ -56,7 +60,9 @@ def main():
             search(X[:2000], 2, 1)  # start the workers
             seconds, parallel_scores = search(X, 2, args.epochs)
         gap = np.max(np.abs(parallel_scores / scores - 1))
-        print(f"{'n_jobs=2 ' + backend:<16} {seconds:7.1f}s  {seconds / sequential:.2f}x  (scores within {gap:.1%})")
+        print(
+            f"{'n_jobs=2 ' + backend:<16} {seconds:7.1f}s  {seconds / sequential:.2f}x  (scores within {gap:.1%})"
+        )
     if client is not None:
         client.close()
         cluster.close()

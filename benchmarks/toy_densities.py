@@ -40,9 +40,11 @@ MIXING = np.array([[2.0, 1.0], [1.0, 1.5]])
 CENTERS = np.array([[-5.0, -5.0], [5.0, -5.0], [0.0, 5.0]])
 
 #: The recipe for whitened data with symmetric heavy-tailed sources.
-ICA_RECIPE = dict(weight_init="orthogonal", weight_scale=2.0, hidden_bias_init="anchored")
+ICA_RECIPE = dict(
+    weight_init="orthogonal", weight_scale=2.0, hidden_bias_init="anchored", standardize=False
+)
 #: The recipe for well-separated modes: chains long enough to reach them.
-MODES_RECIPE = dict(n_gibbs_steps=20, learning_rate=3e-3)
+MODES_RECIPE = dict(n_gibbs_steps=20, learning_rate=3e-3, standardize=False)
 
 
 def ica_problem(n, seed):
@@ -54,7 +56,9 @@ def ica_problem(n, seed):
     X_train, X_test = X_train @ whiten.T, X_test @ whiten.T
     mixing = whiten @ MIXING
     sources = X_test @ np.linalg.inv(mixing).T
-    truth = laplace.logpdf(sources, scale=1 / np.sqrt(2)).sum(axis=1) - np.log(abs(np.linalg.det(mixing)))
+    truth = laplace.logpdf(sources, scale=1 / np.sqrt(2)).sum(axis=1) - np.log(
+        abs(np.linalg.det(mixing))
+    )
     gaussian = norm.logpdf(X_test).sum(axis=1)
     return X_train, X_test, truth.mean(), gaussian.mean()
 
@@ -64,7 +68,9 @@ def exact_log_likelihood(X, W, b, c, log_sigma):
     n_components, n_features = W.shape
     H = torch.tensor(list(itertools.product([0.0, 1.0], repeat=n_components)), dtype=X.dtype)
     inv_var = torch.exp(-2 * log_sigma)
-    free_energy = ((X - b) ** 2 * inv_var / 2).sum(1) - torch.nn.functional.softplus(c + (X * inv_var) @ W.T).sum(1)
+    free_energy = ((X - b) ** 2 * inv_var / 2).sum(1) - torch.nn.functional.softplus(
+        c + (X * inv_var) @ W.T
+    ).sum(1)
     means = b + H @ W
     log_z = (
         n_features / 2 * np.log(2 * np.pi)
@@ -82,9 +88,13 @@ def exact_maximum_likelihood(X_train, X_test, n_components=4, n_starts=3, n_step
     best = None
     for start in range(n_starts):
         generator = torch.Generator().manual_seed(start)
-        basis, _ = torch.linalg.qr(torch.randn(n_features, n_features, generator=generator, dtype=X.dtype))
+        basis, _ = torch.linalg.qr(
+            torch.randn(n_features, n_features, generator=generator, dtype=X.dtype)
+        )
         directions = torch.cat([basis.T, -basis.T]).repeat(n_components, 1)[:n_components]
-        W = (2.0 * directions + 0.3 * torch.randn(directions.shape, generator=generator, dtype=X.dtype))
+        W = 2.0 * directions + 0.3 * torch.randn(
+            directions.shape, generator=generator, dtype=X.dtype
+        )
         params = [W.requires_grad_()] + [
             torch.full((size,), value, dtype=X.dtype, requires_grad=True)
             for size, value in ((n_features, 0.0), (n_components, -4.0), (n_features, 0.0))
@@ -95,7 +105,10 @@ def exact_maximum_likelihood(X_train, X_test, n_components=4, n_starts=3, n_step
             (-exact_log_likelihood(X, *params)).backward()
             optimizer.step()
         with torch.no_grad():
-            scores = (float(exact_log_likelihood(X, *params)), float(exact_log_likelihood(X_t, *params)))
+            scores = (
+                float(exact_log_likelihood(X, *params)),
+                float(exact_log_likelihood(X_t, *params)),
+            )
         if best is None or scores[0] > best[0]:
             best = scores
     return best
@@ -122,32 +135,48 @@ def grid_log_likelihood(rbm, X, limit=30.0, n_points=1201):
 
 def run_ica(seeds, configs, say):
     say("2-D ICA (whitened Laplace mixture), 4 hidden units, held-out mean log p(x) in nats")
-    say(f"{'seed':>4} {'truth':>8} {'Gauss':>8} {'best GRBM':>10}  " + "  ".join(f"{name:>16}" for name in configs))
+    say(
+        f"{'seed':>4} {'truth':>8} {'Gauss':>8} {'best GRBM':>10}  "
+        + "  ".join(f"{name:>16}" for name in configs)
+    )
     ratios = {name: [] for name in configs}
     for seed in seeds:
         X_train, X_test, truth, gaussian = ica_problem(20000, seed)
         _, best = exact_maximum_likelihood(X_train, X_test)
         cells = []
         for name, params in configs.items():
-            rbm = GaussianBernoulliRBM(n_components=4, n_iter=20, random_state=seed, **params).fit(X_train)
+            rbm = GaussianBernoulliRBM(n_components=4, n_iter=20, random_state=seed, **params).fit(
+                X_train
+            )
             value = rbm.score_samples(X_test).mean()
             ratio = (value - gaussian) / (truth - gaussian)
             ratios[name].append(ratio)
             cells.append(f"{value:8.4f} ({ratio:4.0%})")
-        say(f"{seed:>4} {truth:8.4f} {gaussian:8.4f} {best:10.4f}  " + "  ".join(f"{cell:>16}" for cell in cells))
+        say(
+            f"{seed:>4} {truth:8.4f} {gaussian:8.4f} {best:10.4f}  "
+            + "  ".join(f"{cell:>16}" for cell in cells)
+        )
     say("(percent: of the way from the Gaussian to the truth; the paper: 70%)")
     return ratios
 
 
 def run_three_gaussians(seeds, configs, say):
-    say("Three unit Gaussians, 64 hidden units, held-out NLL in nats (optimum 3.94, one Gaussian 5.84)")
-    say(f"{'configuration':<44} " + " ".join(f"{'seed ' + str(s):>14}" for s in seeds) + f" {'s/fit':>6}")
+    say(
+        "Three unit Gaussians, 64 hidden units, held-out NLL in nats (optimum 3.94, one Gaussian 5.84)"
+    )
+    say(
+        f"{'configuration':<44} "
+        + " ".join(f"{'seed ' + str(s):>14}" for s in seeds)
+        + f" {'s/fit':>6}"
+    )
     results = {}
     for name, params in configs.items():
         cells, values, start = [], [], time.perf_counter()
         for seed in seeds:
             X_train, X_test = three_gaussians(20000, 10 + seed), three_gaussians(20000, 100 + seed)
-            rbm = GaussianBernoulliRBM(n_components=64, n_iter=30, random_state=seed, **params).fit(X_train)
+            rbm = GaussianBernoulliRBM(n_components=64, n_iter=30, random_state=seed, **params).fit(
+                X_train
+            )
             grid = -grid_log_likelihood(rbm, X_test)
             ais = -rbm.score_samples(X_test).mean()
             values.append(grid)
@@ -156,7 +185,9 @@ def run_three_gaussians(seeds, configs, say):
         results[name] = values
         say(f"{name:<44} " + " ".join(f"{cell:>14}" for cell in cells) + f" {seconds:6.1f}")
     X_test = three_gaussians(20000, 100)
-    say(f"(grid/AIS; the true density scores {-true_log_density_three_gaussians(X_test).mean():.3f} on seed 0's test set)")
+    say(
+        f"(grid/AIS; the true density scores {-true_log_density_three_gaussians(X_test).mean():.3f} on seed 0's test set)"
+    )
     return results
 
 
@@ -179,7 +210,9 @@ def main(argv=None):
         "Gibbs-Langevin, 5 x 10 steps": dict(sampler="langevin", n_gibbs_steps=5),
     }
     if args.quick:
-        mode_configs = {key: mode_configs[key] for key in ("default (CD-1)", "recipe: CD-20, lr 3e-3")}
+        mode_configs = {
+            key: mode_configs[key] for key in ("default (CD-1)", "recipe: CD-20, lr 3e-3")
+        }
     run_three_gaussians(seeds, mode_configs, say)
     say.save(RESULTS / "toy_densities.txt")
 

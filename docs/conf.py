@@ -1,12 +1,13 @@
 """Sphinx configuration: numpydoc docstrings, autosummary API pages and the
-sphinx-gallery of ``examples/``. Builds offline (no intersphinx)."""
+sphinx-gallery of ``examples/``, in the PyData theme. Builds and reads offline
+(no intersphinx; MathJax is copied into the build by sphinx-mathjax-offline)."""
 
 import os
 import sys
 
 sys.path.insert(0, os.path.abspath(".."))
 
-import sklearn_grbm  # noqa: E402
+import sklearn_grbm
 
 project = "sklearn-grbm"
 author = "The sklearn-grbm developers"
@@ -17,6 +18,7 @@ extensions = [
     "sphinx.ext.autodoc",
     "sphinx.ext.autosummary",
     "sphinx.ext.mathjax",
+    "sphinx-mathjax-offline",  # MathJax ships with the build: equations render offline
     "numpydoc",
     "sphinx_gallery.gen_gallery",
 ]
@@ -25,8 +27,14 @@ numpydoc_show_class_members = False
 numpydoc_xref_param_type = False
 exclude_patterns = ["_build", "auto_examples/*.ipynb", "auto_examples/*.py", "**.codeobj.json"]
 templates_path = []
-html_theme = "alabaster"
+html_theme = "pydata_sphinx_theme"
 html_static_path = ["_static"]
+html_theme_options = {
+    "navbar_align": "left",
+    "show_toc_level": 2,
+    "footer_start": ["copyright"],
+    "footer_end": [],
+}
 
 sphinx_gallery_conf = {
     "examples_dirs": "../examples",

@@ -28,18 +28,25 @@ def main():
     from sklearn_grbm import GaussianBernoulliRBM
     from sklearn_grbm.datasets import load_patches
 
-    with LocalCluster(n_workers=2, threads_per_worker=1, dashboard_address=None) as cluster, Client(cluster):
+    with (
+        LocalCluster(n_workers=2, threads_per_worker=1, dashboard_address=None) as cluster,
+        Client(cluster),
+    ):
         # 20,000 patches in blocks of 2,500 rows; in practice, da.from_zarr or
         # da.from_array over a memmap keeps the data out of memory.
         X = da.from_array(load_patches(20000, random_state=0), chunks=(2500, 784))
 
-        model = Incremental(GaussianBernoulliRBM(n_components=64, random_state=0), shuffle_blocks=False)
+        model = Incremental(
+            GaussianBernoulliRBM(n_components=64, random_state=0), shuffle_blocks=False
+        )
         model.fit(X)  # one pass over the blocks, starting from a fresh clone
-        for epoch in range(2):
+        for _epoch in range(2):
             model.partial_fit(X)  # further passes continue the same model
         rbm = model.estimator_
-        print(f"trained {rbm.n_iter_} block passes; last reconstruction error "
-              f"{rbm.reconstruction_error_curve_[-1]:.4f}")
+        print(
+            f"trained {rbm.n_iter_} block passes; last reconstruction error "
+            f"{rbm.reconstruction_error_curve_[-1]:.4f}"
+        )
 
         # Lazy transform on the workers. Give map_blocks the output chunks so
         # that the dask array has the right shape before it is computed.
@@ -49,7 +56,9 @@ def main():
         # Model selection with the fits spread over the cluster.
         with joblib.parallel_backend("dask"):
             search = GridSearchCV(
-                GaussianBernoulliRBM(n_iter=3, learn_sigma=False, random_state=0),
+                GaussianBernoulliRBM(
+                    n_iter=3, standardize=False, learn_sigma=False, random_state=0
+                ),
                 {"n_components": [16, 64]},
                 cv=2,
                 n_jobs=-1,

@@ -17,7 +17,7 @@ from sklearn_grbm.datasets import load_patches
 X = load_patches(3000, random_state=0)
 
 search = GridSearchCV(
-    GaussianBernoulliRBM(n_iter=5, learn_sigma=False, random_state=0),
+    GaussianBernoulliRBM(n_iter=5, standardize=False, learn_sigma=False, random_state=0),
     param_grid={"n_components": [10, 25, 50, 100]},
     cv=3,
 )

@@ -34,7 +34,9 @@ settings = {
 }
 log_likelihood, models = {}, {}
 for name, params in settings.items():
-    model = GaussianBernoulliRBM(n_components=16, n_iter=10, learning_rate=3e-3, random_state=0, **params)
+    model = GaussianBernoulliRBM(
+        n_components=16, n_iter=10, learning_rate=3e-3, standardize=False, random_state=0, **params
+    )
     models[name] = model.fit(X_train)
     log_likelihood[name] = model.score_samples(X_test).mean()
     print(f"{name:>22}: held-out log p(x) = {log_likelihood[name]:8.2f} nats per patch")

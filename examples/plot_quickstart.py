@@ -19,7 +19,9 @@ X_train = load_patches(10000, random_state=0)
 X_test = load_patches(1000, subset="test", random_state=1)
 
 # The seed notebook's model: sigma fixed at 1, CD-1, Adam 1e-3, batch 128.
-rbm = GaussianBernoulliRBM(n_components=250, n_iter=10, learn_sigma=False, random_state=0)
+rbm = GaussianBernoulliRBM(
+    n_components=250, n_iter=10, standardize=False, learn_sigma=False, random_state=0
+)
 rbm.fit(X_train)
 
 print(f"fitted on {rbm.device_} in {rbm.n_iter_} epochs")

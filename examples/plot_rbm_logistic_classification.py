@@ -23,14 +23,18 @@ from sklearn_grbm.plotting import plot_filters
 X, y = load_digits(return_X_y=True)
 X_train, X_test, y_train, y_test = train_test_split(X, y, test_size=0.3, random_state=0)
 
-rbm = GaussianBernoulliRBM(n_components=256, n_iter=40, learning_rate=3e-3, batch_size=32, random_state=0)
+rbm = GaussianBernoulliRBM(
+    n_components=256, n_iter=40, learning_rate=3e-3, batch_size=32, random_state=0
+)
 with_rbm = make_pipeline(StandardScaler(), rbm, LogisticRegression(max_iter=2000))
 with_rbm.fit(X_train, y_train)
 
 raw = LogisticRegression(max_iter=5000).fit(X_train, y_train)
 
 print(f"logistic regression on raw pixels: {accuracy_score(y_test, raw.predict(X_test)):.3f}")
-print(f"scaler + GRBM + logistic regression: {accuracy_score(y_test, with_rbm.predict(X_test)):.3f}")
+print(
+    f"scaler + GRBM + logistic regression: {accuracy_score(y_test, with_rbm.predict(X_test)):.3f}"
+)
 
 # %%
 # The first 64 of the 256 filters learned on the standardised digits.

@@ -17,7 +17,14 @@ from sklearn_grbm.plotting import image_grid
 
 X, _ = load_digits_images()
 rbm = GaussianBernoulliRBM(
-    n_components=64, n_iter=100, learning_rate=3e-3, batch_size=32, learn_sigma=False, sigma=0.2, random_state=0
+    n_components=64,
+    n_iter=100,
+    learning_rate=3e-3,
+    batch_size=32,
+    standardize=False,
+    learn_sigma=False,
+    sigma=0.2,
+    random_state=0,
 ).fit(X)
 print(f"log p(x) on the training digits: {rbm.score_samples(X).mean():.1f} nats")
 

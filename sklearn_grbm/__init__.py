@@ -1,7 +1,14 @@
 """Gaussian-Bernoulli restricted Boltzmann machines for scikit-learn, on PyTorch."""
 
-from ._rbm import DivergenceError, GaussianBernoulliRBM
+from ._rbm import GaussianBernoulliRBM
+from .exceptions import DeviceWarning, DivergenceError, FitQualityWarning
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"
 
-__all__ = ["GaussianBernoulliRBM", "DivergenceError", "__version__"]
+__all__ = [
+    "DeviceWarning",
+    "DivergenceError",
+    "FitQualityWarning",
+    "GaussianBernoulliRBM",
+    "__version__",
+]

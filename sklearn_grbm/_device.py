@@ -1,9 +1,13 @@
-"""Choosing the torch device and dtype, and moving arrays there and back."""
+"""Choosing the torch device and dtype, moving arrays there and back, and
+deciding whether training data is streamed to the device (out-of-core)."""
 
+import mmap
 import warnings
 
 import numpy as np
 import torch
+
+from .exceptions import DeviceWarning
 
 
 def _mps_available():
@@ -27,8 +31,7 @@ def resolve_device(device):
         resolved = torch.device(device)
     except (RuntimeError, TypeError, ValueError) as exc:
         raise ValueError(
-            f"device={device!r} is not a torch device; use 'auto', 'cpu', "
-            f"'cuda', 'cuda:N' or 'mps'"
+            f"device={device!r} is not a torch device; use 'auto', 'cpu', 'cuda', 'cuda:N' or 'mps'"
         ) from exc
     kind = resolved.type
     if kind == "cpu":
@@ -67,7 +70,7 @@ def compute_dtype(np_dtype, device):
     if dtype == torch.float64 and device.type == "mps":
         warnings.warn(
             "MPS has no float64 support: computing in float32, returning float64",
-            UserWarning,
+            DeviceWarning,
             stacklevel=3,
         )
         dtype = torch.float32
@@ -94,8 +97,35 @@ def to_numpy(tensor, np_dtype):
     return tensor.detach().to("cpu").numpy().astype(np_dtype, copy=False)
 
 
-def make_generator(device, seed):
-    """A private generator on ``device``; the global torch seed is never touched."""
-    generator = torch.Generator(device=device)
-    generator.manual_seed(int(seed))
-    return generator
+def inference_device(device):
+    """The device to compute on after a fit: ``device`` if available, else the
+    CPU with a :class:`DeviceWarning` (a model fitted on a GPU still works on a
+    machine without one)."""
+    try:
+        return resolve_device(device)
+    except ValueError as exc:
+        warnings.warn(f"{exc}; computing on the CPU instead", DeviceWarning, stacklevel=3)
+        return torch.device("cpu")
+
+
+def is_memory_mapped(X):
+    """Whether X is (a view of) a memory-mapped file."""
+    while isinstance(X, np.ndarray):
+        if isinstance(X, np.memmap) or isinstance(X.base, mmap.mmap):
+            return True
+        X = X.base
+    return False
+
+
+def should_stream(out_of_core, X, device, memory_mapped):
+    """Whether to leave X on the host and copy each minibatch (``out_of_core``)."""
+    if out_of_core != "auto":
+        return bool(out_of_core)
+    if device.type == "cpu":
+        return False
+    if memory_mapped:
+        return True
+    if device.type == "cuda":
+        free, _ = torch.cuda.mem_get_info(device)
+        return X.nbytes > 0.5 * free
+    return False

@@ -85,7 +85,17 @@ def free_energy(v, params):
     return visible_term - hidden_term
 
 
-def gibbs_chain(p, params, n_steps, generator, *, inv_var=None, sigma=None, return_scaled=False):
+def sampled_reconstruction(p, params, generator):
+    """``b + W^T h`` with ``h`` drawn from ``p``: the mean of ``p(v | h)``."""
+    return visible_mean(sample_hidden(p, generator), params.W, params.b)
+
+
+def mean_field_reconstruction(v, params):
+    """``b + W^T p(h | v)``: the deterministic reconstruction of ``v``."""
+    return visible_mean(hidden_probs(v, params.W, params.c, params.inv_var), params.W, params.b)
+
+
+def gibbs_chain(p, params, n_steps, generator, *, inv_var=None, sigma=None):
     """Run ``n_steps`` of block Gibbs sampling h -> v -> h.
 
     Starts from hidden probabilities ``p`` (those of the chain's current
@@ -96,26 +106,24 @@ def gibbs_chain(p, params, n_steps, generator, *, inv_var=None, sigma=None, retu
     -------
     v : Tensor (n, D)
         The last visible sample.
+    v_scaled : Tensor (n, D)
+        ``v / sigma^2``, as computed for ``p``.
     p : Tensor (n, M)
         ``p(h = 1 | v)`` at that sample.
     first_mean : Tensor (n, D)
         ``b + W^T h`` of the first step (the one-step sampled reconstruction).
-    v_scaled : Tensor (n, D), only if ``return_scaled``
-        ``v / sigma^2``, as computed for ``p``.
     """
     inv_var = params.inv_var if inv_var is None else inv_var
     sigma = params.sigma if sigma is None else sigma
     first_mean = None
     for _ in range(n_steps):
-        mean = visible_mean(sample_hidden(p, generator), params.W, params.b)
+        mean = sampled_reconstruction(p, params, generator)
         if first_mean is None:
             first_mean = mean
         v = sample_visible(mean, sigma, generator)
         v_scaled = v * inv_var
         p = hidden_probs_scaled(v_scaled, params.W, params.c)
-    if return_scaled:
-        return v, p, first_mean, v_scaled
-    return v, p, first_mean
+    return v, v_scaled, p, first_mean
 
 
 def contrastive_gradients(
@@ -165,20 +173,23 @@ def contrastive_gradients(
 # model (v ~ N(b, sigma^2), h ~ Bernoulli(sigmoid(c))), at beta = 1 the model.
 
 
-def _tempered_weights(v, W, inv_var):
-    """``W (v / sigma^2)`` for chains of shape (K, n, D): shape (K, n, M)."""
-    K, n, D = v.shape
-    return ((v * inv_var).reshape(K * n, D) @ W.T).reshape(K, n, -1)
+def tempered_weights(v, W, inv_var):
+    """``W (v / sigma^2)`` for chains of shape (..., n, D): shape (..., n, M)."""
+    return (v * inv_var) @ W.T
 
 
-def tempered_gibbs_step(v, betas, params, generator, *, inv_var, sigma):
-    """One Gibbs step h -> v for chains ``v`` (K, n, D), chain k at ``betas[k]``."""
-    K, n, D = v.shape
-    scale = betas[:, None, None]
-    p = torch.sigmoid(params.c + scale * _tempered_weights(v, params.W, inv_var))
-    h = sample_hidden(p, generator)
-    shift = (h.reshape(K * n, -1) @ params.W).reshape(K, n, D)
-    return sample_visible(params.b + scale * shift, sigma, generator)
+def tempered_gibbs_step(v, beta, params, generator, *, inv_var, sigma, weighted=None):
+    """One Gibbs step v -> h -> v at inverse temperature ``beta`` (weights beta W).
+
+    ``v`` has shape (..., n, D); ``beta`` is a float or a tensor that
+    broadcasts against (..., n, 1), e.g. shape (K, 1, 1) for K tempered
+    chains. ``weighted``, if the caller has it, is ``tempered_weights(v)``.
+    Annealed importance sampling and parallel tempering both step with this.
+    """
+    if weighted is None:
+        weighted = tempered_weights(v, params.W, inv_var)
+    h = sample_hidden(torch.sigmoid(params.c + beta * weighted), generator)
+    return sample_visible(params.b + beta * (h @ params.W), sigma, generator)
 
 
 def swap_tempered_chains(v, betas, params, generator, *, inv_var, parity):
@@ -195,15 +206,17 @@ def swap_tempered_chains(v, betas, params, generator, *, inv_var, parity):
     if lower.numel() == 0:
         return v, torch.zeros((0, v.shape[1]), dtype=torch.bool, device=v.device)
     upper = lower + 1
-    x = _tempered_weights(v, params.W, inv_var)
+    x = tempered_weights(v, params.W, inv_var)
 
     def softplus_sum(beta_index, chain_index):
         return softplus(params.c + betas[beta_index, None, None] * x[chain_index]).sum(dim=-1)
 
     # -F_beta(v) = softplus_sum - quadratic; the quadratics cancel in the ratio.
     log_accept = (
-        softplus_sum(lower, upper) + softplus_sum(upper, lower)
-        - softplus_sum(lower, lower) - softplus_sum(upper, upper)
+        softplus_sum(lower, upper)
+        + softplus_sum(upper, lower)
+        - softplus_sum(lower, lower)
+        - softplus_sum(upper, upper)
     )
     uniform = torch.rand(log_accept.shape, generator=generator, dtype=_DRAW_DTYPE, device=v.device)
     accept = torch.log(uniform.to(log_accept.dtype)) < log_accept  # (pairs, n)
@@ -223,9 +236,12 @@ def parallel_tempering(v, betas, params, n_steps, generator, *, first_parity=0):
     """``n_steps`` of parallel tempering: a Gibbs step at every temperature,
     then swaps between alternating neighbour pairs. Returns the chains."""
     inv_var, sigma = params.inv_var, params.sigma
+    scale = betas[:, None, None]
     for step in range(n_steps):
-        v = tempered_gibbs_step(v, betas, params, generator, inv_var=inv_var, sigma=sigma)
-        v, _ = swap_tempered_chains(v, betas, params, generator, inv_var=inv_var, parity=(first_parity + step) % 2)
+        v = tempered_gibbs_step(v, scale, params, generator, inv_var=inv_var, sigma=sigma)
+        v, _ = swap_tempered_chains(
+            v, betas, params, generator, inv_var=inv_var, parity=(first_parity + step) % 2
+        )
     return v
 
 
@@ -245,7 +261,9 @@ def langevin_visible(v, mean, sigma, n_steps, step_size, generator, *, adjust=Fa
     root = (2.0 * step_size) ** 0.5
     for _ in range(n_steps):
         drift = v - step_size * (v - mean)
-        noise = torch.randn(v.shape, generator=generator, dtype=_DRAW_DTYPE, device=v.device).to(v.dtype)
+        noise = torch.randn(v.shape, generator=generator, dtype=_DRAW_DTYPE, device=v.device).to(
+            v.dtype
+        )
         proposal = torch.addcmul(drift, noise, sigma, value=root)
         if adjust:
             v = _mala_accept(v, proposal, mean, sigma, step_size, generator)
@@ -262,20 +280,24 @@ def _mala_accept(v, proposal, mean, sigma, step_size, generator):
         centre = frm - step_size * (frm - mean)
         return -(((to - centre) / sigma) ** 2).sum(dim=1) / (4.0 * step_size)
 
-    log_ratio = log_target(proposal) - log_target(v) + log_proposal(v, proposal) - log_proposal(proposal, v)
+    log_ratio = (
+        log_target(proposal) - log_target(v) + log_proposal(v, proposal) - log_proposal(proposal, v)
+    )
     uniform = torch.rand(log_ratio.shape, generator=generator, dtype=_DRAW_DTYPE, device=v.device)
     accept = (torch.log(uniform.to(v.dtype)) < log_ratio)[:, None]
     return torch.where(accept, proposal, v)
 
 
-def gibbs_langevin_chain(v, params, n_steps, generator, *, n_langevin_steps, step_size, adjust=False):
+def gibbs_langevin_chain(
+    v, params, n_steps, generator, *, n_langevin_steps, step_size, adjust=False
+):
     """Gibbs-Langevin sampling (Liao et al. 2022): h ~ p(h | v) by Gibbs, then
     ``n_langevin_steps`` Langevin steps for v given h, ``n_steps`` times.
     Returns the last visible state and ``p(h = 1 | v)`` there."""
     inv_var, sigma = params.inv_var, params.sigma
     p = hidden_probs(v, params.W, params.c, inv_var)
     for _ in range(n_steps):
-        mean = visible_mean(sample_hidden(p, generator), params.W, params.b)
+        mean = sampled_reconstruction(p, params, generator)
         v = langevin_visible(v, mean, sigma, n_langevin_steps, step_size, generator, adjust=adjust)
         p = hidden_probs(v, params.W, params.c, inv_var)
     return v, p

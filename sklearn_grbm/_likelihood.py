@@ -9,18 +9,24 @@ to the model through the GRBMs with weights beta W; every intermediate model
 is a GRBM, so its Gibbs transitions are the ordinary ones.
 """
 
+import hashlib
 import math
 from dataclasses import dataclass
+from numbers import Integral
 
+import numpy as np
 import torch
 from torch.nn.functional import softplus
 
-from ._functional import RBMParams, sample_hidden, sample_visible
+from ._functional import RBMParams, sample_visible, tempered_gibbs_step, tempered_weights
+from ._random import make_generator
 
-#: Largest ``n_components`` for which ``method="auto"`` enumerates, provided the
-#: enumeration stays under EXACT_MAX_MULTIPLY_ADDS (see ``benchmarks/``).
-EXACT_MAX_COMPONENTS = 20
+#: ``method="exact"`` enumerates at most 2^EXACT_MAX_COMPONENTS hidden states;
+#: ``method="auto"`` enumerates when that takes at most EXACT_MAX_MULTIPLY_ADDS
+#: (about a second on a 2-core CPU), and runs AIS otherwise.
+EXACT_MAX_COMPONENTS = 30
 EXACT_MAX_MULTIPLY_ADDS = 4e9
+METHODS = ("auto", "exact", "ais")
 
 
 #: ``n_betas=None`` spends about this many multiply-adds on AIS, within
@@ -58,6 +64,26 @@ def exact_is_affordable(n_components, n_features):
     """Whether ``method="auto"`` should enumerate the hidden states."""
     work = (2.0**n_components) * n_components * n_features
     return n_components <= EXACT_MAX_COMPONENTS and work <= EXACT_MAX_MULTIPLY_ADDS
+
+
+def choose_method(method, n_components, n_features):
+    """``"exact"`` or ``"ais"`` for a requested ``method`` (one of METHODS)."""
+    if method not in METHODS:
+        raise ValueError(f"method must be 'auto', 'exact' or 'ais', got {method!r}")
+    if method == "auto":
+        return "exact" if exact_is_affordable(n_components, n_features) else "ais"
+    if method == "exact" and n_components > EXACT_MAX_COMPONENTS:
+        raise ValueError(
+            f"method='exact' enumerates 2^n_components hidden states; "
+            f"n_components={n_components} is above {EXACT_MAX_COMPONENTS}: use 'ais'"
+        )
+    return method
+
+
+def likelihood_device(device):
+    """Where log Z is computed: the importance weights and the enumeration
+    need float64, which Apple's MPS lacks, so the CPU stands in for it."""
+    return torch.device("cpu") if device.type == "mps" else device
 
 
 def _gaussian_constant(log_sigma):
@@ -127,28 +153,35 @@ def log_partition_ais(params, generator, *, n_chains=None, n_betas=None):
         n_betas *= 2
         log_w = _ais_log_weights(params, generator, batch, ais_schedule(n_betas))
         value, stderr = log_mean_exp_with_stderr(log_w)
-    while n_chains is None and not grow_betas and stderr > AIS_TARGET_STDERR and log_w.shape[0] < AIS_MAX_CHAINS:
-        log_w = torch.cat([log_w, _ais_log_weights(params, generator, batch, ais_schedule(n_betas))])
+    while (
+        n_chains is None
+        and not grow_betas
+        and stderr > AIS_TARGET_STDERR
+        and log_w.shape[0] < AIS_MAX_CHAINS
+    ):
+        log_w = torch.cat(
+            [log_w, _ais_log_weights(params, generator, batch, ais_schedule(n_betas))]
+        )
         value, stderr = log_mean_exp_with_stderr(log_w)
     return LogPartition(value=log_z_base + value, stderr=stderr, method="ais")
 
 
 def _ais_log_weights(params, generator, n_chains, betas):
     """The log importance weights of ``n_chains`` AIS runs through ``betas``."""
-    W, b, c, _ = params
     inv_var, sigma = params.inv_var, params.sigma
-    c64 = c.to(torch.float64)
-    v = sample_visible(b.expand(n_chains, -1).contiguous(), sigma, generator)
-    log_w = torch.zeros(n_chains, dtype=torch.float64, device=W.device)
+    c64 = params.c.to(torch.float64)
+    v = sample_visible(params.b.expand(n_chains, -1).contiguous(), sigma, generator)
+    log_w = torch.zeros(n_chains, dtype=torch.float64, device=params.W.device)
     previous = betas[0]
     for beta in betas[1:]:
-        x = ((v * inv_var) @ W.T).to(torch.float64)
+        weighted = tempered_weights(v, params.W, inv_var)
+        x = weighted.to(torch.float64)
         log_w += (softplus(c64 + beta * x) - softplus(c64 + previous * x)).sum(dim=1)
         previous = beta
         if beta < 1.0:
-            p = torch.sigmoid(c64 + beta * x).to(W.dtype)
-            h = sample_hidden(p, generator)
-            v = sample_visible(torch.addmm(b, h, W, alpha=float(beta)), sigma, generator)
+            v = tempered_gibbs_step(
+                v, beta, params, generator, inv_var=inv_var, sigma=sigma, weighted=weighted
+            )
     return log_w
 
 
@@ -163,3 +196,35 @@ def log_mean_exp_with_stderr(log_w):
         return value, float("inf")
     stderr = float(w.std(unbiased=True) / (math.sqrt(n) * mean))
     return value, stderr
+
+
+def check_ais_options(n_chains, n_betas):
+    for name, value in (("n_chains", n_chains), ("n_betas", n_betas)):
+        if value is None:
+            continue
+        if not isinstance(value, Integral) or isinstance(value, bool) or value < 2:
+            raise ValueError(f"{name} must be an integer of at least 2, got {value!r}")
+
+
+def log_partition(params_on, shape, device, dtype, method, *, n_chains, n_betas, seed):
+    """log Z by ``method`` ("auto", "exact" or "ais") of the model of ``shape``
+    (M, D) whose parameters ``params_on(device, dtype)`` gives; AIS runs its
+    products in ``dtype`` (torch.float32 or float64)."""
+    check_ais_options(n_chains, n_betas)
+    method = choose_method(method, *shape)
+    device = likelihood_device(device)
+    if method == "exact":
+        return log_partition_exact(params_on(device, torch.float64))
+    with torch.inference_mode():
+        generator = make_generator(device, seed)
+        return log_partition_ais(
+            params_on(device, dtype), generator, n_chains=n_chains, n_betas=n_betas
+        )
+
+
+def fingerprint(arrays):
+    """A digest of the parameters: a cached log Z belongs to them alone."""
+    digest = hashlib.blake2b(digest_size=16)
+    for array in arrays:
+        digest.update(np.ascontiguousarray(array).tobytes())
+    return digest.hexdigest()

@@ -34,7 +34,9 @@ def init_state(kind, params):
     return state
 
 
-def step(state, params, grads, *, learning_rate, momentum=0.9, learning_rates=None, max_row_norms=None):
+def step(
+    state, params, grads, *, learning_rate, momentum=0.9, learning_rates=None, max_row_norms=None
+):
     """Update ``params[name]`` in place for every ``name`` in ``grads``.
 
     ``learning_rates`` maps names to step sizes of their own (others use
@@ -46,7 +48,11 @@ def step(state, params, grads, *, learning_rate, momentum=0.9, learning_rates=No
     max_row_norms = max_row_norms or {}
     fused = []
     if state["kind"] == "adam" and next(iter(params.values())).device.type in FUSED_ADAM_DEVICES:
-        fused = [name for name in grads if name not in max_row_norms and _same_layout(state, params, grads, name)]
+        fused = [
+            name
+            for name in grads
+            if name not in max_row_norms and _same_layout(state, params, grads, name)
+        ]
         for rate in {learning_rates.get(name, learning_rate) for name in fused}:
             names = [name for name in fused if learning_rates.get(name, learning_rate) == rate]
             _fused_adam(state, params, grads, names, rate)

@@ -1,10 +1,7 @@
-"""Gaussian-Bernoulli Restricted Boltzmann Machine."""
+"""Gaussian-Bernoulli Restricted Boltzmann Machine: the estimator and its API."""
 
-import functools
-import hashlib
 import math
 import time
-import warnings
 from numbers import Integral, Real
 
 import numpy as np
@@ -19,351 +16,176 @@ from sklearn.utils import check_array, check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from . import _optim
-from ._device import compute_dtype, make_generator, resolve_device, to_numpy, to_tensor
+from . import _initialization, _likelihood, _monitor, _training
+from ._device import (
+    compute_dtype,
+    inference_device,
+    is_memory_mapped,
+    resolve_device,
+    should_stream,
+    to_numpy,
+    to_tensor,
+)
 from ._functional import (
     RBMParams,
     free_energy,
-    gibbs_chain,
-    gibbs_langevin_chain,
     hidden_probs,
-    parallel_tempering,
-    sample_hidden,
+    mean_field_reconstruction,
     sample_visible,
-    temperature_ladder,
+    sampled_reconstruction,
     visible_mean,
 )
-from ._likelihood import (
-    LogPartition,
-    exact_is_affordable,
-    log_partition_ais,
-    log_partition_exact,
-)
-from ._training import DeviceRows, StreamedRows, TrainingConfig, all_finite, run_epoch
-
-#: sigma never falls below this fraction of the root-mean-square column
-#: standard deviation of the first data the model was fitted on.
-SIGMA_FLOOR_FRACTION = 1e-2
+from ._initialization import PARAMETERS
+from ._random import epoch_seed, make_generator, seed_from
+from ._scaling import to_data_units
+from .exceptions import DivergenceError
 
 #: Rows of a chunk in transform/score_samples/...: this many elements at most.
 _CHUNK_ELEMENTS = 2**22
-
-_SEED_MAX = np.iinfo(np.int32).max
-
-#: ``hidden_bias_init="anchored"``: log of each one-hidden-unit component's
-#: initial weight relative to the all-off component's.
-ANCHOR_RATIO_LOG = math.log(0.01)
-
-#: ``log_partition(method="exact")`` refuses more hidden units than this.
-MAX_EXACT_COMPONENTS = 30
-
-
-class DivergenceError(FloatingPointError, ValueError, RuntimeError):
-    """Training produced non-finite parameters (the learning rate is too large).
-
-    A subclass of ``FloatingPointError``, ``ValueError`` and ``RuntimeError`` so
-    that any of them catches it.
-    """
-
-
-def _all_or_nothing(method):
-    """Restore the estimator's attributes if ``method`` raises.
-
-    A fit that fails (bad input, divergence, interruption) leaves the model as
-    it was before the call, never half-updated.
-    """
-
-    @functools.wraps(method)
-    def wrapper(self, *args, **kwargs):
-        saved = dict(self.__dict__)
-        try:
-            return method(self, *args, **kwargs)
-        except BaseException:
-            self.__dict__.clear()
-            self.__dict__.update(saved)
-            raise
-
-    return wrapper
-
-
-def _seed_from(random_state):
-    """An int seed: the int itself, else one drawn from the RandomState."""
-    if isinstance(random_state, Integral) and not isinstance(random_state, bool):
-        return int(random_state)
-    return check_random_state(random_state).randint(_SEED_MAX)
-
-
-def _chains_fit(chains, sampler, n_temperatures):
-    """Whether persistent chains carried over suit the sampler now set."""
-    if chains is None or sampler == "cd":
-        return False
-    if sampler == "pcd":
-        return chains.ndim == 2
-    return chains.ndim == 3 and chains.shape[0] == n_temperatures
-
-
-def _is_memory_mapped(X):
-    """Whether X is (a view of) a memory-mapped file."""
-    import mmap
-
-    while isinstance(X, np.ndarray):
-        if isinstance(X, np.memmap) or isinstance(X.base, mmap.mmap):
-            return True
-        X = X.base
-    return False
-
-
-def _should_stream(out_of_core, X, device, memory_mapped):
-    """Whether to leave X on the host and copy each minibatch (``out_of_core``)."""
-    if out_of_core != "auto":
-        return bool(out_of_core)
-    if device.type == "cpu":
-        return False
-    if memory_mapped:
-        return True
-    if device.type == "cuda":
-        free, _ = torch.cuda.mem_get_info(device)
-        return X.nbytes > 0.5 * free
-    return False
-
-
-def _sigma_floor(X):
-    """A floor for sigma tied to the scale of ``X`` (never zero).
-
-    Two passes over chunks of rows, so a memmap is never loaded whole. Each
-    chunk is reduced in the data's dtype (a float64 copy of float32 data would
-    make this cost as much as a tenth of an epoch) and the chunk sums are
-    accumulated in float64.
-    """
-    n_samples, n_features = X.shape
-    chunk_rows = max(1, (_CHUNK_ELEMENTS // 4) // max(1, n_features))
-    dtype = np.float32 if X.dtype == np.float32 else np.float64
-
-    def chunk(start):
-        # A host tensor over the rows' memory (no device transfer, and no copy
-        # of float rows); a read-only memmap is only read here.
-        rows = np.asarray(X[start : start + chunk_rows], dtype=dtype)
-        with warnings.catch_warnings():
-            warnings.filterwarnings("ignore", message=".*not writable.*")
-            return torch.as_tensor(rows)
-
-    starts = range(0, n_samples, chunk_rows)
-    total = torch.zeros(n_features, dtype=torch.float64)
-    for start in starts:
-        total += chunk(start).sum(dim=0)  # summed in the chunk's dtype, accumulated in float64
-    mean = (total / n_samples).to(chunk(0).dtype)
-    squares = torch.zeros(n_features, dtype=torch.float64)
-    for start in starts:
-        squares += (chunk(start) - mean).square_().sum(dim=0)
-    scale = float(torch.sqrt(torch.mean(squares / n_samples)))
-    if not scale > 0:  # every column constant
-        scale = max(float(chunk(start).abs().max()) for start in starts) or 1.0
-    return SIGMA_FLOOR_FRACTION * scale
-
-
-def _initial_weights(kind, scale, n_components, n_features, random_state):
-    """Initial W: i.i.d. Normal(0, scale^2) entries, or ("orthogonal") rows
-    that come in opposite pairs of random orthonormal directions, each of the
-    norm ``scale * sqrt(n_features)`` that normal rows have on average."""
-    if kind == "normal":
-        return random_state.normal(0.0, scale, (n_components, n_features))
-    blocks = []
-    while sum(len(block) for block in blocks) < n_components:
-        Q, R = np.linalg.qr(random_state.normal(size=(n_features, n_features)))
-        Q *= np.where(np.diag(R) < 0, -1.0, 1.0)  # uniform (Haar) rotation
-        blocks.append(np.stack([Q.T, -Q.T], axis=1).reshape(2 * n_features, n_features))
-    return np.concatenate(blocks)[:n_components] * (scale * math.sqrt(n_features))
 
 
 class GaussianBernoulliRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
     """Gaussian-Bernoulli Restricted Boltzmann Machine (GRBM).
 
-    A Restricted Boltzmann Machine with real-valued Gaussian visible units of
-    learnable (or fixed) standard deviation and binary hidden units, trained by
-    contrastive divergence (CD-k) or persistent contrastive divergence (PCD)
-    with Adam or SGD, on a PyTorch backend (CUDA, Apple MPS or CPU).
+    Real-valued Gaussian visible units of learned (or fixed) standard
+    deviation and binary hidden units, trained by contrastive divergence or
+    its persistent and tempered variants with Adam or SGD, on PyTorch (CUDA,
+    Apple MPS or CPU). With sigma = exp(s) per visible unit::
 
-    The energy, with sigma = exp(s) per visible unit, is::
+        E(v, h) = sum_i (v_i - b_i)^2 / (2 sigma_i^2) - c.h - sum_ij h_j W_ji v_i / sigma_i^2
 
-        E(v, h) = sum_i (v_i - b_i)^2 / (2 sigma_i^2) - c.h
-                  - sum_ij h_j W_ji v_i / sigma_i^2
-
-    so that ``p(h_j = 1 | v) = sigmoid(c_j + sum_i W_ji v_i / sigma_i^2)`` and
-    ``p(v | h) = Normal(b + W^T h, diag(sigma^2))``.
+    so ``p(h_j = 1 | v) = sigmoid(c_j + sum_i W_ji v_i / sigma_i^2)`` and
+    ``p(v | h) = Normal(b + W^T h, diag(sigma^2))``. The user guide has the
+    mathematics and the training advice.
 
     Parameters
     ----------
     n_components : int, default=256
         Number of binary hidden units.
-
     learning_rate : float, default=1e-3
         Step size of the optimizer.
-
     batch_size : int, default=128
-        Number of rows per minibatch. The rows of each epoch are shuffled and
-        split into ``ceil(n_samples / batch_size)`` minibatches of nearly equal
-        size.
-
+        Rows per minibatch; each epoch shuffles the rows and splits them into
+        ``ceil(n_samples / batch_size)`` minibatches of nearly equal size.
     n_iter : int, default=25
-        Number of passes over the training data (epochs) in :meth:`fit`.
-
+        Passes over the training data (epochs) in :meth:`fit`.
     n_gibbs_steps : int, default=1
-        Number of Gibbs steps per update: k in CD-k, or the steps the
-        persistent chains advance per update in PCD.
-
+        Steps of the sampler per update: k in CD-k.
     sampler : {"cd", "pcd", "pt", "langevin"}, default="cd"
-        How the negative (model) samples are drawn. ``"cd"``: chains start at
-        the minibatch (contrastive divergence). ``"pcd"``: persistent chains,
-        one per row of the first minibatch, carried across minibatches, epochs
-        and :meth:`partial_fit` calls. ``"pt"``: parallel tempering (Cho,
-        Ilin and Raiko 2011): persistent chains at ``n_temperatures`` inverse
-        temperatures from 1 down to 0, each a GRBM with weights beta W, with
-        Metropolis swaps between neighbours after every Gibbs step; the
-        negative samples come from the chains at temperature 1.
-
-        ``"langevin"``: Gibbs-Langevin sampling (Liao, Kornblith, Ren, Fleet
-        and Hinton 2022), started at the minibatch like CD: hidden units by
-        Gibbs, visible units by ``n_langevin_steps`` Langevin steps given them.
-
+        The negative phase of training: a Markov chain kernel (a ``method``
+        of :meth:`sample`) and where its chains start. ``"cd"``: Gibbs from
+        the minibatch. ``"pcd"``: Gibbs on persistent chains carried across
+        minibatches, epochs and :meth:`partial_fit` calls. ``"pt"``:
+        parallel tempering (Cho, Ilin and Raiko 2011), persistent chains at
+        ``n_temperatures`` inverse temperatures from 1 to 0 (weights beta W)
+        with swaps between neighbours. ``"langevin"``: Gibbs-Langevin (Liao
+        et al. 2022) from the minibatch.
     n_temperatures : int, default=10
-        Number of tempered chains per sample for ``sampler="pt"``.
-
+        Tempered chains per sample of ``"pt"``.
     n_langevin_steps : int, default=10
-        Langevin steps per Gibbs step for ``sampler="langevin"``.
-
+        Langevin steps per Gibbs step of ``"langevin"``.
     langevin_step_size : float, default=0.1
-        Langevin step relative to each visible variance: a step moves ``v`` by
-        ``-step (v - b - W^T h) + sqrt(2 step) sigma noise``, the per-sample
-        energy gradient preconditioned by ``sigma^2``. Must be below 2.
-
+        Langevin step relative to each visible variance, below 2: a step
+        moves ``v`` by ``-step (v - b - W^T h) + sqrt(2 step) sigma noise``.
     langevin_adjust : bool, default=False
-        Metropolis-Hastings correction of every Langevin step (MALA), which
-        makes the visible updates exact; unadjusted, they inflate the
-        conditional variance by ``1 / (1 - langevin_step_size / 2)``.
-
+        Metropolis-Hastings correction of every Langevin step (MALA); without
+        it the conditional variance is inflated by ``1 / (1 - step / 2)``.
     weight_scale : float, default=0.01
-        Scale of the initial weights: their standard deviation,
-        ``W ~ Normal(0, weight_scale^2)``, with ``weight_init="normal"``; the
-        norm of each row divided by ``sqrt(n_features)`` with
-        ``weight_init="orthogonal"``. 0.01 is the seed notebook's.
-
-    weight_init : {"normal", "orthogonal"}, default="normal"
-        Initial weights. ``"normal"``: ``W ~ Normal(0, weight_scale^2)``, the
-        seed notebook's. ``"orthogonal"``: the rows come in opposite pairs
-        ``+q, -q`` of random orthonormal directions (a fresh random basis for
-        every ``2 n_features`` rows), each of norm ``weight_scale *
-        sqrt(n_features)``, the average norm of a normal row. For whitened
-        data with symmetric, heavy-tailed sources, such as natural image
-        patches, this spreads the one-unit components evenly around the
-        anchor, so that no two units start in the same direction and compete
-        for it (see the user guide).
-
+        Scale of the initial weights: their standard deviation with
+        ``"normal"`` (the seed notebook's 0.01), the norm of each row over
+        ``sqrt(n_features)`` with ``"orthogonal"``.
+    weight_init : {"normal", "orthogonal"} or ndarray, default="normal"
+        Initial weights. ``"normal"``: ``W ~ Normal(0, weight_scale^2)``.
+        ``"orthogonal"``: rows in opposite pairs ``+q, -q`` of random
+        orthonormal directions, which spreads the one-unit components evenly
+        (whitened data with heavy-tailed sources). An array of shape
+        (n_components, n_features) starts from the given W, in the data's
+        units (as ``KMeans(init=array)``).
     hidden_bias_init : {"zeros", "anchored"}, default="zeros"
-        Initial hidden biases. ``"zeros"``: the seed notebook's.
-        ``"anchored"``: the recipe of Melchior, Wang and Wiskott: seen as a
-        mixture of Gaussians, the GRBM's component with only hidden unit j
-        on starts at 1% of the weight of the all-off "anchor" component,
-        ``c_j = log(0.01) - (|w_j|^2 + 2 b.w_j) / (2 sigma^2)``. With
-        weights large enough to spread the components (``weight_scale``
-        about 2 / sqrt(n_features) for whitened data, best with
-        ``weight_init="orthogonal"``), this lets CD leave the single-Gaussian
-        solution where small random weights keep it (see the user guide).
-
+        Initial hidden biases. ``"anchored"`` (Melchior, Wang and Wiskott):
+        each one-unit mixture component starts at 1% of the weight of the
+        all-off one, which lets CD leave the single Gaussian.
+    standardize : bool, default=True
+        Train on each column centred and divided by its standard deviation
+        (constant columns take the others' root-mean-square), with the
+        parameters mapped back exactly to the data's units; the model then
+        does not depend on the units of X (fitting ``a * X + t`` shifts the
+        log-likelihoods by ``-sum(log a)``). :meth:`partial_fit` keeps the
+        statistics of every row it has seen. ``standardize=False,
+        learn_sigma=False, sigma=1.0`` is the seed notebook's model.
     learn_sigma : bool, default=True
-        Whether to learn the log standard deviation of each visible unit. If
-        False, sigma stays at ``sigma``.
-
+        Whether to learn the log standard deviations; if False, sigma stays
+        at ``sigma``.
     sigma : float, default=1.0
-        Initial standard deviation of every visible unit when learned; the
-        fixed standard deviation otherwise. ``learn_sigma=False, sigma=1.0`` is
-        the seed notebook's model.
-
+        Initial (or fixed) standard deviation of the visible units: in units
+        of each column's standard deviation when ``standardize``, in the
+        data's units otherwise.
     sigma_learning_rate : float or None, default=None
-        Step size of the optimizer for the log standard deviations, when
-        learned; None uses ``learning_rate``. A smaller step for sigma keeps
-        it from shrinking faster than the weights can spread the components
-        early in training.
-
+        Step size for the log standard deviations; None: ``learning_rate``.
     max_update_norm : float or None, default=None
-        If set, every optimizer step is scaled down, hidden unit by hidden
-        unit, so that the change of each row of W (one unit's weight vector)
-        has an L2 norm of at most this value; None: no limit. Keeps a few
-        noisy CD updates from throwing large anchored weights off.
-
+        If set, each step's change of each row of W is scaled down to at most
+        this L2 norm.
     optimizer : {"adam", "sgd"}, default="adam"
-        ``"adam"`` (betas 0.9, 0.999, eps 1e-8) or ``"sgd"`` with ``momentum``.
-
+        Adam (betas 0.9, 0.999, eps 1e-8) or SGD with ``momentum``.
     momentum : float, default=0.9
-        Momentum of ``optimizer="sgd"``; unused by Adam.
-
+        Momentum of ``"sgd"``.
     weight_decay : float, default=0.0
-        L2 penalty on the weights ``W`` (added to their gradient).
-
+        L2 penalty on W.
+    validation_fraction : float, default=0.0
+        Fraction of the rows of each :meth:`fit` or :meth:`partial_fit` call
+        held out (the same rows every epoch) to record the free-energy gap:
+        mean F of the held-out rows minus mean F of as many training rows; a
+        gap that keeps growing means overfitting.
     device : str or torch.device, default="auto"
-        Where to compute: ``"auto"`` picks CUDA, then Apple's MPS, then the
-        CPU; or any torch device string (``"cpu"``, ``"cuda"``, ``"cuda:1"``,
-        ``"mps"``). An explicit device that is not available raises a
-        ``ValueError`` in :meth:`fit`.
-
+        ``"auto"``: CUDA, then Apple's MPS, then the CPU; or a torch device
+        string. An explicit device that is not there raises a ``ValueError``.
     out_of_core : bool or "auto", default="auto"
-        Whether to leave the training data in host memory (or on disk, for a
-        ``np.memmap``) and copy each minibatch to the device on its own,
-        instead of moving the whole array to the device once per fit.
-        ``"auto"`` streams on an accelerator when the data is memory-mapped or
-        would take more than half of the device's free memory; on the CPU the
-        data is used in place (zero-copy, a memmap is read lazily) and nothing
-        is streamed. The trained model does not depend on this choice.
-
+        Whether to leave the training data in host memory (or on disk) and
+        copy each minibatch to the device. ``"auto"``: on an accelerator,
+        when X is memory-mapped or would fill half the device's free memory.
+        The trained model does not depend on it.
     verbose : int, default=0
-        If positive, print one line per epoch with the training reconstruction
-        error and the time; above 1, also the progress within each epoch.
-
+        Above 0, one line per epoch: reconstruction error, range of sigma,
+        free-energy gap and time; above 1, progress within epochs too.
     random_state : int, RandomState instance or None, default=None
-        Seeds the weight initialisation (NumPy) and a private
-        ``torch.Generator`` for shuffling and Gibbs sampling; the global torch
-        seed is never touched. An int gives bit-identical fits on the CPU.
+        Seeds the initialisation and a private ``torch.Generator`` (the global
+        torch seed is never touched); an int gives bit-identical fits on the
+        CPU.
 
     Attributes
     ----------
     components_ : ndarray of shape (n_components, n_features)
         Weight matrix W.
-
     intercept_hidden_ : ndarray of shape (n_components,)
         Biases c of the hidden units.
-
     intercept_visible_ : ndarray of shape (n_features,)
         Biases b of the visible units (the mean of ``p(v | h = 0)``).
-
     sigma_ : ndarray of shape (n_features,)
         Standard deviation of each visible unit.
-
-    sigma_floor_ : float
-        The lower bound kept on ``sigma_`` while it is learned: 1% of the
-        root-mean-square column standard deviation of the first training data,
-        so that constant or quantised columns cannot collapse it.
-
+    sigma_floor_ : ndarray of shape (n_features,)
+        Lower bound kept on ``sigma_``, in the data's units: 1% of each
+        column's standard deviation (``standardize``), else 1% of the
+        root-mean-square one.
+    history_ : dict of lists
+        Per epoch: ``"reconstruction_error"`` (mean squared error, in the
+        data's units, of the training rows' one-step reconstructions ``b +
+        W^T h``, h sampled), ``"free_energy_gap"`` (NaN without held-out
+        rows), ``"sigma_min"``, ``"sigma_median"``, ``"sigma_max"`` (in units
+        of each column's standard deviation when ``standardize``) and
+        ``"seconds"``.
     reconstruction_error_curve_ : list of float
-        One value per epoch: the mean squared error between each training
-        minibatch and its one-step reconstruction ``b + W^T h`` with ``h``
-        sampled from ``p(h | v)``, accumulated during the epoch at no extra
-        cost. The same quantity the ``verbose`` lines print.
-
+        ``history_["reconstruction_error"]``.
     n_iter_ : int
-        Number of epochs trained so far (``fit`` resets it).
-
+        Epochs trained so far (``fit`` resets it).
     device_ : str
-        The device the last fit actually ran on.
-
+        The device the last fit ran on.
     n_features_in_ : int
         Number of features seen during ``fit``.
-
     feature_names_in_ : ndarray of shape (`n_features_in_`,)
-        Names of features seen during ``fit``. Defined only when ``X``
-        has feature names that are all strings.
-
+        Names of features seen during ``fit``, when ``X`` has string names.
     random_state_ : RandomState instance
-        The random generator of the fit, from which later calls to
-        :meth:`partial_fit`, :meth:`gibbs` and :meth:`sample` draw seeds.
+        The fit's random generator; :meth:`gibbs` and :meth:`sample` draw
+        their seeds from it.
 
     See Also
     --------
@@ -382,9 +204,8 @@ class GaussianBernoulliRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Ba
     --------
     >>> import numpy as np
     >>> from sklearn_grbm import GaussianBernoulliRBM
-    >>> X = np.random.RandomState(0).normal(size=(200, 4))
-    >>> rbm = GaussianBernoulliRBM(n_components=3, n_iter=5, device="cpu",
-    ...                            random_state=0).fit(X)
+    >>> X = np.random.RandomState(0).normal(size=(200, 4)) * [1, 10, 100, 1000]
+    >>> rbm = GaussianBernoulliRBM(n_components=3, n_iter=5, random_state=0).fit(X)
     >>> rbm.transform(X).shape
     (200, 3)
     >>> bool(np.all(np.isfinite(rbm.score_samples(X))))
@@ -397,14 +218,15 @@ class GaussianBernoulliRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Ba
         "batch_size": [Interval(Integral, 1, None, closed="left")],
         "n_iter": [Interval(Integral, 0, None, closed="left")],
         "n_gibbs_steps": [Interval(Integral, 1, None, closed="left")],
-        "sampler": [StrOptions({"cd", "pcd", "pt", "langevin"})],
+        "sampler": [StrOptions(set(_training.SAMPLERS))],
         "n_temperatures": [Interval(Integral, 2, None, closed="left")],
         "n_langevin_steps": [Interval(Integral, 1, None, closed="left")],
         "langevin_step_size": [Interval(Real, 0, 2, closed="neither")],
         "langevin_adjust": ["boolean"],
         "weight_scale": [Interval(Real, 0, None, closed="neither")],
-        "weight_init": [StrOptions({"normal", "orthogonal"})],
+        "weight_init": [StrOptions({"normal", "orthogonal"}), "array-like"],
         "hidden_bias_init": [StrOptions({"zeros", "anchored"})],
+        "standardize": ["boolean"],
         "learn_sigma": ["boolean"],
         "sigma_learning_rate": [Interval(Real, 0, None, closed="neither"), None],
         "max_update_norm": [Interval(Real, 0, None, closed="neither"), None],
@@ -412,6 +234,7 @@ class GaussianBernoulliRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Ba
         "optimizer": [StrOptions({"adam", "sgd"})],
         "momentum": [Interval(Real, 0, 1, closed="left")],
         "weight_decay": [Interval(Real, 0, None, closed="left")],
+        "validation_fraction": [Interval(Real, 0, 1, closed="left")],
         "device": [str, torch.device],
         "out_of_core": ["boolean", StrOptions({"auto"})],
         "verbose": ["verbose"],
@@ -434,6 +257,7 @@ class GaussianBernoulliRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Ba
         weight_scale=0.01,
         weight_init="normal",
         hidden_bias_init="zeros",
+        standardize=True,
         learn_sigma=True,
         sigma=1.0,
         sigma_learning_rate=None,
@@ -441,6 +265,7 @@ class GaussianBernoulliRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Ba
         optimizer="adam",
         momentum=0.9,
         weight_decay=0.0,
+        validation_fraction=0.0,
         device="auto",
         out_of_core="auto",
         verbose=0,
@@ -459,6 +284,7 @@ class GaussianBernoulliRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Ba
         self.weight_scale = weight_scale
         self.weight_init = weight_init
         self.hidden_bias_init = hidden_bias_init
+        self.standardize = standardize
         self.learn_sigma = learn_sigma
         self.sigma = sigma
         self.sigma_learning_rate = sigma_learning_rate
@@ -466,6 +292,7 @@ class GaussianBernoulliRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Ba
         self.optimizer = optimizer
         self.momentum = momentum
         self.weight_decay = weight_decay
+        self.validation_fraction = validation_fraction
         self.device = device
         self.out_of_core = out_of_core
         self.verbose = verbose
@@ -474,15 +301,15 @@ class GaussianBernoulliRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Ba
     # ------------------------------------------------------------------ fitting
 
     @_fit_context(prefer_skip_nested_validation=True)
-    @_all_or_nothing
+    @_monitor.all_or_nothing
     def fit(self, X, y=None):
-        """Fit the model to the data X.
+        """Fit the model to X: ``n_iter`` epochs from a fresh start (bit for
+        bit ``n_iter`` calls of :meth:`partial_fit` on a fresh model, on the CPU).
 
         Parameters
         ----------
         X : array-like of shape (n_samples, n_features)
             Training data. float32 stays float32; other numbers become float64.
-
         y : Ignored
             Not used, present for API consistency by convention.
 
@@ -491,27 +318,24 @@ class GaussianBernoulliRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Ba
         self : GaussianBernoulliRBM
             The fitted model.
         """
-        memory_mapped = _is_memory_mapped(X)
+        memory_mapped = is_memory_mapped(X)
         X = validate_data(self, X, dtype=(np.float64, np.float32))
-        self.random_state_ = check_random_state(self.random_state)
         state = self._initial_state(X)
-        self.n_iter_ = 0
-        self._train(X, state, n_epochs=self.n_iter, curve=[], memory_mapped=memory_mapped)
+        self._train(X, state, n_epochs=self.n_iter, memory_mapped=memory_mapped)
         return self
 
     @_fit_context(prefer_skip_nested_validation=True)
-    @_all_or_nothing
+    @_monitor.all_or_nothing
     def partial_fit(self, X, y=None):
-        """Fit the model with one pass over X in minibatches.
+        """Fit the model with one pass (epoch) over X in minibatches.
 
-        The optimizer state (Adam's moments or SGD's momentum) and the
-        persistent chains carry over from earlier calls.
+        The optimizer state (Adam's moments or SGD's momentum), the persistent
+        chains and the random stream carry over from earlier calls.
 
         Parameters
         ----------
         X : array-like of shape (n_samples, n_features)
             Training data.
-
         y : Ignored
             Not used, present for API consistency by convention.
 
@@ -521,150 +345,125 @@ class GaussianBernoulliRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Ba
             The fitted model.
         """
         first_call = not hasattr(self, "components_")
-        memory_mapped = _is_memory_mapped(X)
+        memory_mapped = is_memory_mapped(X)
         X = validate_data(self, X, dtype=(np.float64, np.float32), reset=first_call)
         if first_call:
-            self.random_state_ = check_random_state(self.random_state)
             state = self._initial_state(X)
-            self.n_iter_ = 0
-            curve = []
         else:
             X = X.astype(self.components_.dtype, copy=False)
-            state = self._current_state()
-            curve = list(self.reconstruction_error_curve_)
-        self._train(X, state, n_epochs=1, curve=curve, memory_mapped=memory_mapped)
+            state = _initialization.with_more_rows(self._current_state(), X)
+        self._train(X, state, n_epochs=1, memory_mapped=memory_mapped)
         return self
 
     def _initial_state(self, X):
-        n_features = X.shape[1]
-        W = _initial_weights(self.weight_init, self.weight_scale, self.n_components, n_features, self.random_state_)
-        b = np.zeros(n_features)
-        c = np.zeros(self.n_components)
-        if self.hidden_bias_init == "anchored":
-            c += ANCHOR_RATIO_LOG - (np.sum(W**2, axis=1) + 2.0 * W @ b) / (2.0 * self.sigma**2)
-        return {
-            "W": W.astype(X.dtype),
-            "b": b.astype(X.dtype),
-            "c": c.astype(X.dtype),
-            "log_sigma": np.full(n_features, math.log(self.sigma), dtype=X.dtype),
-            "optimizer": None,
-            "chains": None,
-            "sigma_floor": _sigma_floor(X),
-        }
+        """The training state of a fresh fit (NumPy, training coordinates)."""
+        self.random_state_ = check_random_state(self.random_state)
+        self.n_iter_ = 0
+        self.history_ = {key: [] for key in _monitor.HISTORY_KEYS}
+        return _initialization.initial_state(
+            X,
+            n_components=self.n_components,
+            weight_init=self.weight_init,
+            weight_scale=self.weight_scale,
+            hidden_bias_init=self.hidden_bias_init,
+            standardize=self.standardize,
+            sigma=self.sigma,
+            random_state=self.random_state_,
+        )
 
     def _current_state(self):
-        return {
-            "W": self.components_,
-            "b": self.intercept_visible_,
-            "c": self.intercept_hidden_,
-            "log_sigma": np.log(self.sigma_),
-            "optimizer": self._optimizer_state,
-            "chains": self._persistent_chains,
-            "sigma_floor": self.sigma_floor_,
-        }
+        """The training state to continue from. If the fitted attributes were
+        set by hand since the last fit, training continues from them (mapped to
+        training coordinates), with a fresh optimizer."""
+        state = self._training_state
+        if state["fingerprint"] != self._parameter_fingerprint():
+            attributes = (self.components_, self.intercept_visible_, self.intercept_hidden_)
+            state = _initialization.from_attributes(state, *attributes, self.sigma_)
+        return state
 
-    def _train(self, X, state, *, n_epochs, curve, memory_mapped=False):
+    def _state_to_device(self, state, device, dtype):
+        """NumPy training state -> parameters, optimizer state and chains on ``device``."""
+        options = (self.optimizer, self.sampler, self.n_temperatures)
+        return _training.state_to_device(state, device, dtype, *options)
+
+    def _state_from_device(self, state, params, opt_state, chains, np_dtype):
+        """Inverse of :meth:`_state_to_device`: a new NumPy training state."""
+        return _training.state_from_device(state, params, opt_state, chains, np_dtype)
+
+    def _kernel_options(self):
+        return _training.KernelOptions.from_params(self.get_params())
+
+    def _train(self, X, state, *, n_epochs, memory_mapped=False):
         """Train ``n_epochs`` on X from ``state`` (NumPy); commit only on success."""
         device = resolve_device(self.device)
         dtype = compute_dtype(X.dtype, device)
-        if _should_stream(self.out_of_core, X, device, memory_mapped):
-            rows = StreamedRows(X, device, dtype)
-        else:
-            rows = DeviceRows(to_tensor(X, device, dtype))
-        params = {
-            name: to_tensor(state[name], device, dtype, copy=True)
-            for name in ("W", "b", "c", "log_sigma")
-        }
-        opt = state["optimizer"]
-        if opt is None or opt["kind"] != self.optimizer:
-            opt_state = _optim.init_state(self.optimizer, params)
-        else:
-            opt_state = _optim.state_from_numpy(opt, device, dtype)
-        chains = state["chains"]
-        if not _chains_fit(chains, self.sampler, self.n_temperatures):
-            chains = None
-        if chains is not None:
-            chains = to_tensor(chains, device, dtype, copy=True)
-        config = TrainingConfig(
-            learning_rate=float(self.learning_rate),
-            batch_size=int(self.batch_size),
-            n_gibbs_steps=int(self.n_gibbs_steps),
-            sampler=self.sampler,
-            learn_sigma=bool(self.learn_sigma),
-            optimizer=self.optimizer,
-            momentum=float(self.momentum),
-            weight_decay=float(self.weight_decay),
-            log_sigma_floor=math.log(state["sigma_floor"]),
-            n_temperatures=int(self.n_temperatures),
-            n_langevin_steps=int(self.n_langevin_steps),
-            langevin_step_size=float(self.langevin_step_size),
-            langevin_adjust=bool(self.langevin_adjust),
-            sigma_learning_rate=None if self.sigma_learning_rate is None else float(self.sigma_learning_rate),
-            max_update_norm=None if self.max_update_norm is None else float(self.max_update_norm),
+        X, X_held_out = _monitor.split_validation(X, self.validation_fraction, state["seed"])
+        scale = state["scaling"][1]
+        stream = should_stream(self.out_of_core, X, device, memory_mapped)
+        rows = _training.training_rows(X, device, dtype, state["scaling"], stream=stream)
+        held_out = None
+        if X_held_out is not None:
+            held_out = _training.training_rows(X_held_out, device, dtype, state["scaling"])
+        params, opt_state, chains = self._state_to_device(state, device, dtype)
+        log_sigma_floor = to_tensor(np.log(state["sigma_floor"] / scale), device, dtype)
+        squared_scale = to_tensor(
+            scale**2, device, torch.float32 if device.type == "mps" else torch.float64
         )
-        generator = make_generator(device, self.random_state_.randint(_SEED_MAX))
-        n_iter_start = self.n_iter_
-        for epoch in range(1, n_epochs + 1):
+        config = _training.TrainingConfig.from_params(self.get_params())
+        history = {key: list(values) for key, values in self.history_.items()}
+        name, n_iter_start = type(self).__name__, self.n_iter_
+        for epoch in range(n_iter_start, n_iter_start + n_epochs):
             start = time.perf_counter()
-            on_batch = self._progress_printer(n_iter_start + epoch) if self.verbose > 1 else None
-            error, chains = run_epoch(rows, params, opt_state, chains, config, generator, on_batch)
-            error = float(error)
-            if not (math.isfinite(error) and all_finite(params)):
-                raise DivergenceError(
-                    f"Training diverged: the parameters became non-finite (NaN or "
-                    f"inf) in epoch {n_iter_start + epoch}. Try a smaller "
-                    f"learning_rate (now {self.learning_rate:g}), or scale the data "
-                    f"(e.g. StandardScaler). The model was left as it was before "
-                    f"this call."
-                )
-            curve.append(error)
+            generator = make_generator(device, epoch_seed(state["seed"], epoch))
+            on_batch = _monitor.progress_printer(name, epoch + 1) if self.verbose > 1 else None
+            squared_error, chains = _training.run_epoch(
+                rows,
+                params,
+                opt_state,
+                chains,
+                config,
+                generator,
+                log_sigma_floor=log_sigma_floor,
+                on_batch=on_batch,
+            )
+            gap = _monitor.free_energy_gap(params, rows, held_out)
+            record = _monitor.epoch_record(
+                squared_error, squared_scale, X.size, params, gap, time.perf_counter() - start
+            )
+            if not (math.isfinite(record["reconstruction_error"]) and _training.all_finite(params)):
+                raise DivergenceError.in_epoch(epoch + 1, self.learning_rate)
+            for key, value in record.items():
+                history[key].append(value)
             if self.verbose:
-                print(
-                    f"[{type(self).__name__}] Iteration {n_iter_start + epoch}, "
-                    f"reconstruction error = {error:.4f}, "
-                    f"time = {time.perf_counter() - start:.2f}s",
-                    flush=True,
-                )
+                print(_monitor.epoch_line(name, epoch + 1, record), flush=True)
+        new_state = self._state_from_device(state, params, opt_state, chains, X.dtype)
+        self._commit(new_state, history, n_iter_start + n_epochs, device)
+        if self.learn_sigma:
+            floor = state["sigma_floor"]
+            _monitor.warn_if_degenerate(
+                new_state["params"]["log_sigma"], np.log(floor / scale), floor
+            )
 
-        np_dtype = X.dtype
-        self.components_ = to_numpy(params["W"], np_dtype)
-        self.intercept_hidden_ = to_numpy(params["c"], np_dtype)
-        self.intercept_visible_ = to_numpy(params["b"], np_dtype)
-        self.sigma_ = to_numpy(torch.exp(params["log_sigma"]), np_dtype)
+    def _commit(self, state, history, n_iter, device):
+        """Set the fitted attributes (data units) from a training state."""
+        mapped = to_data_units(
+            *(state["params"][name].astype(np.float64) for name in PARAMETERS),
+            state["scaling"],
+        )
+        np_dtype = state["params"]["W"].dtype
+        W, b, c, log_sigma = (value.astype(np_dtype) for value in mapped)
+        self.components_, self.intercept_visible_, self.intercept_hidden_ = W, b, c
+        self.sigma_ = np.exp(log_sigma)
         self.sigma_floor_ = state["sigma_floor"]
-        self._optimizer_state = _optim.state_to_numpy(opt_state)
-        self._persistent_chains = None if chains is None else to_numpy(chains, np_dtype)
         self._n_features_out = self.n_components
-        self.reconstruction_error_curve_ = curve
-        self.n_iter_ = n_iter_start + n_epochs
+        self.history_ = history
+        self.reconstruction_error_curve_ = history["reconstruction_error"]
+        self.n_iter_ = n_iter
         self.device_ = str(device)
         self._log_partition_cache = None
-
-    def _progress_printer(self, epoch):
-        name = type(self).__name__
-
-        def on_batch(i, n_batches):
-            step = max(1, n_batches // 10)
-            if (i + 1) % step == 0 and i + 1 < n_batches:
-                print(
-                    f"[{name}] Iteration {epoch}: {i + 1}/{n_batches} minibatches",
-                    flush=True,
-                )
-
-        return on_batch
+        self._training_state = dict(state, fingerprint=self._parameter_fingerprint())
 
     # ---------------------------------------------------------------- inference
-
-    def _inference_device(self):
-        """The device for inference: ``device`` if available, else the CPU.
-
-        A model fitted on a GPU and loaded where there is none still works.
-        """
-        try:
-            return resolve_device(self.device)
-        except ValueError as exc:
-            warnings.warn(f"{exc}; computing on the CPU instead", UserWarning, stacklevel=3)
-            return torch.device("cpu")
 
     def _params_on(self, device, dtype):
         return RBMParams(
@@ -676,7 +475,7 @@ class GaussianBernoulliRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Ba
 
     def _map_rows(self, X, fn, n_columns):
         """Apply ``fn(rows, params)`` to X in chunks; memory is bounded by the chunk."""
-        device = self._inference_device()
+        device = inference_device(self.device)
         dtype = compute_dtype(X.dtype, device)
         params = self._params_on(device, dtype)
         width = max(X.shape[1], self.components_.shape[0], n_columns or 1)
@@ -744,12 +543,14 @@ class GaussianBernoulliRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Ba
         X_reconstructed : ndarray of shape (n_samples, n_features)
         """
         X = self._validate_X(X)
-        return self._map_rows(X, _mean_field_reconstruction, X.shape[1])
+        return self._map_rows(X, mean_field_reconstruction, X.shape[1])
 
     def score(self, X, y=None):
         """Minus the mean squared error of the mean-field reconstruction of X.
 
-        Higher is better, so ``GridSearchCV`` maximises it.
+        Higher is better, so ``GridSearchCV`` maximises it. To select models
+        by likelihood instead, score with the mean of :meth:`score_samples`
+        (see the user guide).
 
         Parameters
         ----------
@@ -763,9 +564,7 @@ class GaussianBernoulliRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Ba
         """
         X = self._validate_X(X)
         squared = self._map_rows(
-            X,
-            lambda v, p: (_mean_field_reconstruction(v, p) - v).pow_(2).sum(dim=1),
-            None,
+            X, lambda v, p: (mean_field_reconstruction(v, p) - v).pow_(2).sum(dim=1), None
         )
         return -float(np.sum(squared, dtype=np.float64) / X.size)
 
@@ -807,97 +606,64 @@ class GaussianBernoulliRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Ba
     def log_partition(self, method="auto", *, n_chains=None, n_betas=None, random_state=None):
         """The log partition function log Z of the fitted model, in nats.
 
-        The result is cached with a fingerprint of the parameters, and
-        :meth:`score_samples` uses the last value computed here: calling
-        ``log_partition("ais", n_chains=1000)`` first makes later
-        log-likelihoods use that more precise estimate.
+        Cached with a fingerprint of the parameters; :meth:`score_samples`
+        uses the last value computed here, so ``log_partition("ais",
+        n_chains=1000)`` first makes later log-likelihoods use that estimate.
+        The user guide explains the estimators and how far to trust them.
 
         Parameters
         ----------
         method : {"auto", "exact", "ais"}, default="auto"
-            ``"exact"`` enumerates the 2^M hidden states (on the device, in
-            float64); ``"ais"`` runs annealed importance sampling from the
-            W = 0 base model; ``"auto"`` returns the cached value if there is
-            one, else enumerates when ``n_components <= 20`` and
-            ``2^M * M * D <= 4e9`` multiply-adds (about a second on a 2-core
-            CPU), else runs AIS.
+            How log Z is computed (``sampler`` trains and ``sample(method=)``
+            draws; this estimates). ``"exact"``: all 2^M hidden states, in
+            float64 (at most 30 units). ``"ais"``: annealed importance
+            sampling from the W = 0 model. ``"auto"``: the cached value, else
+            exact when ``2^M M D <= 4e9`` multiply-adds, else AIS.
         n_chains : int or None, default=None
-            AIS chains. None: 100.
+            AIS chains. None: 100, with more added while the standard error
+            is above 0.05 nats when ``n_betas`` is given.
         n_betas : int or None, default=None
-            AIS inverse temperatures, denser near 1. None: as many as about
-            2e10 multiply-adds allow for the chains, between 1,000 (large
-            models) and 5,000 (small ones).
-
-            When both are None and the standard error is above 0.05 nats, the
-            run is repeated with twice the temperatures, up to three times
-            (more temperatures shrink both the spread and the downward bias
-            of AIS). When only ``n_chains`` is None, chains are added 100 at
-            a time instead, up to 1,000. The standard error measures the
-            spread of the importance weights; it cannot see a mode that no
-            chain reached, so on strongly multimodal models compare methods
-            (a 2-D model can be checked by integration, as the tests do).
+            AIS inverse temperatures. None: as many as 2e10 multiply-adds
+            allow (1,000 to 5,000), doubled up to three times while the
+            standard error is above 0.05 nats.
         random_state : int, RandomState instance or None, default=None
-            Seed of the AIS chains; None uses the estimator's ``random_state``
-            (an int there makes the estimate reproducible).
+            Seed of the AIS chains; None: the estimator's ``random_state``.
 
         Returns
         -------
         log_z : LogPartition
-            ``value`` (nats), ``stderr`` (0 when exact; for AIS the standard
-            error of the log-mean-exp of the importance weights) and
-            ``method``. On models trained on digits with 12 to 20 hidden
-            units, the default AIS (5,000 temperatures there) was within 0.06
-            nats of the exact value in every run, and 0.02 on average (tests).
+            ``value`` (nats), ``stderr`` (0 when exact) and ``method``.
         """
         check_is_fitted(self)
-        if method not in ("auto", "exact", "ais"):
-            raise ValueError(f"method must be 'auto', 'exact' or 'ais', got {method!r}")
-        for name, value in (("n_chains", n_chains), ("n_betas", n_betas)):
-            if value is None:
-                continue
-            if not isinstance(value, Integral) or isinstance(value, bool) or value < 2:
-                raise ValueError(f"{name} must be an integer of at least 2, got {value!r}")
         key = self._parameter_fingerprint()
-        n_components, n_features = self.components_.shape
-        if method == "auto":
-            cache = getattr(self, "_log_partition_cache", None)
-            if cache is not None and cache[0] == key:
-                return LogPartition(*cache[1:])
-            method = "exact" if exact_is_affordable(n_components, n_features) else "ais"
-        device = self._inference_device()
-        if method == "exact":
-            if n_components > MAX_EXACT_COMPONENTS:
-                raise ValueError(
-                    f"method='exact' enumerates 2^n_components hidden states; "
-                    f"n_components={n_components} is above {MAX_EXACT_COMPONENTS}: use 'ais'"
-                )
-            exact_device = torch.device("cpu") if device.type == "mps" else device
-            result = log_partition_exact(self._params_on(exact_device, torch.float64))
-        else:
-            if device.type == "mps":  # the importance weights need float64
-                device = torch.device("cpu")
-            dtype = compute_dtype(self.components_.dtype, device)
-            seed_source = self.random_state if random_state is None else random_state
-            generator = make_generator(device, _seed_from(seed_source))
-            with torch.inference_mode():
-                result = log_partition_ais(
-                    self._params_on(device, dtype), generator, n_chains=n_chains, n_betas=n_betas
-                )
+        cache = getattr(self, "_log_partition_cache", None)
+        if method == "auto" and cache is not None and cache[0] == key:
+            return _likelihood.LogPartition(*cache[1:])
+        result = _likelihood.log_partition(
+            self._params_on,
+            self.components_.shape,
+            inference_device(self.device),
+            torch.float32 if self.components_.dtype == np.float32 else torch.float64,
+            method,
+            n_chains=n_chains,
+            n_betas=n_betas,
+            seed=seed_from(self.random_state if random_state is None else random_state),
+        )
         # Plain builtins, so that pickle and skops carry the value as data.
         self._log_partition_cache = (key, result.value, result.stderr, result.method)
         return result
 
     def _parameter_fingerprint(self):
-        digest = hashlib.blake2b(digest_size=16)
-        for array in (self.components_, self.intercept_hidden_, self.intercept_visible_, self.sigma_):
-            digest.update(np.ascontiguousarray(array).tobytes())
-        return digest.hexdigest()
+        arrays = (self.components_, self.intercept_hidden_, self.intercept_visible_, self.sigma_)
+        return _likelihood.fingerprint(arrays)
 
     # ----------------------------------------------------------------- sampling
 
     def _generator_for(self, device, random_state):
-        rng = self.random_state_ if random_state is None else check_random_state(random_state)
-        return make_generator(device, rng.randint(_SEED_MAX))
+        """A generator for a sampling call: ``random_state``, or the model's own."""
+        return make_generator(
+            device, seed_from(self.random_state_ if random_state is None else random_state)
+        )
 
     def gibbs(self, X, random_state=None):
         """One Gibbs step from X: sample ``h ~ p(h | X)``, then ``v ~ p(v | h)``.
@@ -916,44 +682,33 @@ class GaussianBernoulliRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Ba
         v_new : ndarray of shape (n_samples, n_features)
         """
         X = self._validate_X(X)
-        device = self._inference_device()
-        generator = self._generator_for(device, random_state)
-
-        def step(v, p):
-            start = hidden_probs(v, p.W, p.c, p.inv_var)
-            return gibbs_chain(start, p, 1, generator)[0]
-
-        return self._map_rows(X, step, X.shape[1])
+        generator = self._generator_for(inference_device(self.device), random_state)
+        options = self._kernel_options()
+        return self._map_rows(
+            X, lambda v, p: _training.KERNELS["gibbs"](v, p, 1, generator, options).v, X.shape[1]
+        )
 
     def sample(self, n_samples=1, *, n_steps=1000, mean=False, method="gibbs", random_state=None):
         """Draw visible vectors from the model by Markov chain Monte Carlo.
 
         Each chain starts from ``Normal(b, diag(sigma^2))`` (the model with
-        W = 0) and runs ``n_steps`` steps; the last visible sample of each
-        chain is returned.
+        W = 0) and runs ``n_steps`` steps; its last visible state is returned.
 
         Parameters
         ----------
         n_samples : int, default=1
             Number of independent chains, one sample each.
-
         n_steps : int, default=1000
-            Gibbs steps per chain.
-
+            Steps per chain.
         mean : bool, default=False
             Return the mean ``b + W^T h`` of ``p(v | h)`` at the last step
-            instead of a draw from it: the sample without its Gaussian noise,
-            which is what one usually looks at when sigma is large.
-
+            instead of a draw from it (the sample without its noise).
         method : {"gibbs", "pt", "langevin"}, default="gibbs"
-            ``"gibbs"``: block Gibbs sampling. ``"pt"``: parallel tempering
-            over ``n_temperatures`` chains per sample (weights beta W, beta
-            from 1 to 0, swaps between neighbours after each step), which
-            moves between the modes of a multimodal model far sooner; costs
-            ``n_temperatures`` times more per step. ``"langevin"``:
-            Gibbs-Langevin with ``n_langevin_steps``, ``langevin_step_size``
-            and ``langevin_adjust``.
-
+            The kernel (the ones ``sampler`` trains with; ``"cd"`` and
+            ``"pcd"`` use ``"gibbs"``). ``"pt"``: parallel tempering over
+            ``n_temperatures`` chains per sample, which moves between modes
+            far sooner at ``n_temperatures`` times the cost. ``"langevin"``:
+            Gibbs-Langevin with the estimator's Langevin settings.
         random_state : int, RandomState instance or None, default=None
             Seed of this call; None continues the model's ``random_state_``.
 
@@ -965,44 +720,27 @@ class GaussianBernoulliRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Ba
         for name, value in (("n_samples", n_samples), ("n_steps", n_steps)):
             if not isinstance(value, Integral) or isinstance(value, bool) or value < 1:
                 raise ValueError(f"{name} must be a positive integer, got {value!r}")
-        if method not in ("gibbs", "pt", "langevin"):
-            raise ValueError(f"method must be 'gibbs', 'pt' or 'langevin', got {method!r}")
-        device = self._inference_device()
+        if method not in _training.KERNELS:
+            raise ValueError(f"method must be one of {sorted(_training.KERNELS)}, got {method!r}")
+        device = inference_device(self.device)
         np_dtype = self.components_.dtype
-        dtype = compute_dtype(np_dtype, device)
-        params = self._params_on(device, dtype)
+        params = self._params_on(device, compute_dtype(np_dtype, device))
         generator = self._generator_for(device, random_state)
         with torch.inference_mode():
-            base_mean = params.b.expand(int(n_samples), -1).contiguous()
-            v = sample_visible(base_mean, params.sigma, generator)
-            if method == "pt":
-                betas = temperature_ladder(int(self.n_temperatures), dtype, device)
-                chains = v.expand(len(betas), -1, -1).contiguous()
-                v = parallel_tempering(chains, betas, params, int(n_steps), generator)[0]
-                p = hidden_probs(v, params.W, params.c, params.inv_var)
-            elif method == "langevin":
-                v, p = gibbs_langevin_chain(
-                    v,
-                    params,
-                    int(n_steps),
-                    generator,
-                    n_langevin_steps=int(self.n_langevin_steps),
-                    step_size=float(self.langevin_step_size),
-                    adjust=bool(self.langevin_adjust),
-                )
-            else:
-                start = hidden_probs(v, params.W, params.c, params.inv_var)
-                v, p, _ = gibbs_chain(start, params, int(n_steps), generator)
-            if mean:
-                h = sample_hidden(p, generator)
-                v = visible_mean(h, params.W, params.b)
+            start = sample_visible(
+                params.b.expand(int(n_samples), -1).contiguous(), params.sigma, generator
+            )
+            chains = _training.KERNELS[method](
+                start,
+                params,
+                int(n_steps),
+                generator,
+                self._kernel_options(),
+            )
+            v = sampled_reconstruction(chains.p, params, generator) if mean else chains.v
         return to_numpy(v, np_dtype)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.transformer_tags.preserves_dtype = ["float64", "float32"]
         return tags
-
-
-def _mean_field_reconstruction(v, params):
-    return visible_mean(hidden_probs(v, params.W, params.c, params.inv_var), params.W, params.b)

@@ -1,18 +1,24 @@
-"""One epoch of contrastive-divergence training, entirely on the device.
+"""One epoch of training, entirely on the device, and the table of samplers.
 
 The estimator owns validation, NumPy conversion and reporting; this module
-only sees tensors: the training data (already on the device), the parameters,
-the optimizer state and the persistent chains.
+only sees tensors: the training rows (already on the device, or streamed),
+the parameters, the optimizer state and the persistent chains.
+
+Every Markov chain kernel has one signature and lives in ``KERNELS``; a
+training sampler (``SAMPLERS``) is a kernel plus where its chains start: at
+the minibatch (CD-style) or where the previous update left them
+(persistent). :meth:`GaussianBernoulliRBM.sample` draws with the same kernels.
 """
 
 import math
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import numpy as np
 import torch
-from torch.nn.functional import mse_loss
 
 from . import _optim
+from ._device import to_numpy, to_tensor
 from ._functional import (
     RBMParams,
     contrastive_gradients,
@@ -21,10 +27,111 @@ from ._functional import (
     hidden_probs,
     hidden_probs_scaled,
     parallel_tempering,
-    sample_hidden,
+    sampled_reconstruction,
     temperature_ladder,
-    visible_mean,
 )
+from ._initialization import PARAMETERS
+
+
+class KernelOptions(NamedTuple):
+    """The settings of the kernels other than the number of steps."""
+
+    n_temperatures: int
+    n_langevin_steps: int
+    langevin_step_size: float
+    langevin_adjust: bool
+
+    @classmethod
+    def from_params(cls, params):
+        """From the estimator's ``get_params()``."""
+        return cls(
+            n_temperatures=int(params["n_temperatures"]),
+            n_langevin_steps=int(params["n_langevin_steps"]),
+            langevin_step_size=float(params["langevin_step_size"]),
+            langevin_adjust=bool(params["langevin_adjust"]),
+        )
+
+
+class Negative(NamedTuple):
+    """What a kernel leaves: the chains' new state, their samples at the
+    model's temperature (``v``, ``v / sigma^2`` and ``p(h = 1 | v)``), and the
+    first step's ``b + W^T h`` when the chains started from the caller's
+    ``p_start`` (the sampled reconstruction of the data, for free), else None."""
+
+    chains: torch.Tensor
+    v: torch.Tensor
+    v_scaled: torch.Tensor
+    p: torch.Tensor
+    first_mean: torch.Tensor | None
+
+
+def gibbs_kernel(chains, params, n_steps, generator, options, *, p_start=None, parity=0):
+    """Block Gibbs sampling; ``chains`` (n, D)."""
+    p = hidden_probs(chains, params.W, params.c, params.inv_var) if p_start is None else p_start
+    v, v_scaled, p, first_mean = gibbs_chain(p, params, n_steps, generator)
+    return Negative(v, v, v_scaled, p, first_mean if p_start is not None else None)
+
+
+def tempered_kernel(chains, params, n_steps, generator, options, *, p_start=None, parity=0):
+    """Parallel tempering over ``options.n_temperatures`` inverse temperatures
+    from 1 to 0; ``chains`` (K, n, D), or (n, D) to start every temperature
+    there. Swaps start with the pairs of parity ``parity``."""
+    if chains.dim() == 2:
+        chains = chains.expand(options.n_temperatures, -1, -1).clone()
+    betas = temperature_ladder(options.n_temperatures, chains.dtype, chains.device)
+    chains = parallel_tempering(chains, betas, params, n_steps, generator, first_parity=parity)
+    v_scaled = chains[0] * params.inv_var
+    return Negative(
+        chains, chains[0], v_scaled, hidden_probs_scaled(v_scaled, params.W, params.c), None
+    )
+
+
+def langevin_kernel(chains, params, n_steps, generator, options, *, p_start=None, parity=0):
+    """Gibbs-Langevin sampling (Liao et al. 2022); ``chains`` (n, D)."""
+    v, p = gibbs_langevin_chain(
+        chains,
+        params,
+        n_steps,
+        generator,
+        n_langevin_steps=options.n_langevin_steps,
+        step_size=options.langevin_step_size,
+        adjust=options.langevin_adjust,
+    )
+    return Negative(v, v, v * params.inv_var, p, None)
+
+
+#: ``sample(method=...)``: the Markov chain kernels by name.
+KERNELS = {"gibbs": gibbs_kernel, "pt": tempered_kernel, "langevin": langevin_kernel}
+
+
+class Sampler(NamedTuple):
+    kernel: str
+    persistent: bool
+
+
+#: ``sampler=...``: the negative phase of training, a kernel and where it starts.
+SAMPLERS = {
+    "cd": Sampler("gibbs", persistent=False),
+    "pcd": Sampler("gibbs", persistent=True),
+    "pt": Sampler("pt", persistent=True),
+    "langevin": Sampler("langevin", persistent=False),
+}
+
+
+def get_sampler(name):
+    try:
+        return SAMPLERS[name]
+    except KeyError:
+        raise ValueError(f"unknown sampler {name!r}; choose one of {sorted(SAMPLERS)}") from None
+
+
+def chains_suit(chains, sampler, n_temperatures):
+    """Whether persistent chains carried over suit the sampler now set."""
+    if chains is None or not get_sampler(sampler).persistent:
+        return False
+    if get_sampler(sampler).kernel == "pt":
+        return chains.ndim == 3 and chains.shape[0] == n_temperatures
+    return chains.ndim == 2
 
 
 @dataclass(frozen=True)
@@ -34,37 +141,58 @@ class TrainingConfig:
     n_gibbs_steps: int
     sampler: str
     learn_sigma: bool
-    optimizer: str
     momentum: float
     weight_decay: float
-    log_sigma_floor: float
-    n_temperatures: int = 10
-    n_langevin_steps: int = 10
-    langevin_step_size: float = 0.1
-    langevin_adjust: bool = False
-    sigma_learning_rate: float | None = None
-    max_update_norm: float | None = None
+    kernel: KernelOptions
+    sigma_learning_rate: float | None
+    max_update_norm: float | None
+
+    @classmethod
+    def from_params(cls, params):
+        """From the estimator's ``get_params()``."""
+
+        def optional(name):
+            return None if params[name] is None else float(params[name])
+
+        return cls(
+            learning_rate=float(params["learning_rate"]),
+            batch_size=int(params["batch_size"]),
+            n_gibbs_steps=int(params["n_gibbs_steps"]),
+            sampler=params["sampler"],
+            learn_sigma=bool(params["learn_sigma"]),
+            momentum=float(params["momentum"]),
+            weight_decay=float(params["weight_decay"]),
+            kernel=KernelOptions.from_params(params),
+            sigma_learning_rate=optional("sigma_learning_rate"),
+            max_update_norm=optional("max_update_norm"),
+        )
 
 
 class DeviceRows:
-    """Training rows resident on the device: a minibatch is an index_select."""
+    """Training rows resident on the device: a minibatch is an index_select,
+    then the per-column map to training coordinates, if any."""
 
-    def __init__(self, X):
-        self.X = X
+    def __init__(self, X, shift=None, inv_scale=None):
+        self.X, self.shift, self.inv_scale = X, shift, inv_scale
         self.shape = tuple(X.shape)
+
+    def _scaled(self, batch):
+        if self.shift is None:
+            return batch
+        return batch.sub_(self.shift).mul_(self.inv_scale)
 
     def minibatches(self, order, n_batches):
         for rows in torch.tensor_split(order, n_batches):
-            yield self.X.index_select(0, rows)
+            yield self._scaled(self.X.index_select(0, rows))
 
 
-class StreamedRows:
+class StreamedRows(DeviceRows):
     """Training rows left in host memory or a memmap; each minibatch is
     gathered there and copied to the device on its own (out-of-core)."""
 
-    def __init__(self, X, device, dtype):
-        self.X, self.device, self.dtype = X, device, dtype
-        self.shape = tuple(X.shape)
+    def __init__(self, X, device, dtype, shift=None, inv_scale=None):
+        super().__init__(X, shift, inv_scale)
+        self.device, self.dtype = device, dtype
 
     def minibatches(self, order, n_batches):
         pinned = self.device.type == "cuda"
@@ -72,115 +200,142 @@ class StreamedRows:
             batch = torch.from_numpy(np.take(self.X, rows, axis=0))
             if pinned:
                 batch = batch.pin_memory()
-            yield batch.to(self.device, self.dtype, non_blocking=pinned)
+            yield self._scaled(batch.to(self.device, self.dtype, non_blocking=pinned))
 
 
-def run_epoch(X, params, opt_state, chains, config, generator, on_batch=None):
-    """One shuffled pass over the rows of ``X`` in minibatches.
+def training_rows(X, device, dtype, scaling, *, stream=False):
+    """``X`` as minibatch source in training coordinates (``scaling``, a
+    ``(shift, scale)`` pair): on the device, or streamed from the host."""
+    shift, scale = scaling
+    affine = {}
+    if np.any(shift != 0) or np.any(scale != 1):
+        affine = dict(
+            shift=to_tensor(shift, device, dtype), inv_scale=to_tensor(1.0 / scale, device, dtype)
+        )
+    if stream:
+        return StreamedRows(X, device, dtype, **affine)
+    return DeviceRows(to_tensor(X, device, dtype), **affine)
+
+
+def run_epoch(
+    rows, params, opt_state, chains, config, generator, *, log_sigma_floor, on_batch=None
+):
+    """One shuffled pass over ``rows`` in minibatches.
 
     Both kinds of rows split the same permutation the same way, so on the CPU
     a streamed fit and a resident one are bit for bit the same.
 
     Parameters
     ----------
-    X : DeviceRows or StreamedRows
-    params : dict of Tensor
-        ``W``, ``b``, ``c``, ``log_sigma``; updated in place.
+    rows : DeviceRows or StreamedRows
+    params : RBMParams
+        Updated in place.
     opt_state : dict
         From ``_optim.init_state``; updated in place.
     chains : Tensor or None
-        Persistent visible chains: (n_chains, D) for ``sampler="pcd"``,
-        (n_temperatures, n_chains, D) for ``sampler="pt"`` (chain 0 at the
-        model's temperature); ``None`` starts them from the first minibatch.
+        Persistent chains of a persistent sampler (the kernel's shape), or
+        None to start them at the first minibatch.
+    log_sigma_floor : Tensor (D,)
+        ``log_sigma`` is kept above it.
     on_batch : callable or None
         Called as ``on_batch(i, n_batches)`` after each minibatch.
 
     Returns
     -------
-    squared_error : Tensor (0-d)
-        Mean over all entries of ``(v - b - W^T h)^2``, h sampled from
-        ``p(h | v)`` with the parameters of the moment each minibatch was
-        used. A device tensor: reading it is the epoch's only host sync.
+    squared_error : Tensor (D,)
+        Per column, the sum over the epoch's rows of ``(v - b - W^T h)^2``, h
+        sampled from ``p(h | v)`` with the parameters of the moment each
+        minibatch was used. A device tensor: reading it is the epoch's only
+        host sync.
     chains : Tensor or None
         The persistent chains after the epoch.
     """
-    n_samples, n_features = X.shape
+    n_samples, n_features = rows.shape
     n_batches = max(1, math.ceil(n_samples / config.batch_size))
-    device = params["W"].device
+    device = params.W.device
+    sampler = get_sampler(config.sampler)
+    kernel = KERNELS[sampler.kernel]
     order = torch.randperm(n_samples, generator=generator, device=device)
     # float64 sums, except on MPS, which has no float64.
     sum_dtype = torch.float32 if device.type == "mps" else torch.float64
-    squared_error = torch.zeros((), dtype=sum_dtype, device=device)
+    squared_error = torch.zeros(n_features, dtype=sum_dtype, device=device)
+    named = params._asdict()
     train_names = ("W", "b", "c", "log_sigma") if config.learn_sigma else ("W", "b", "c")
     step_options = dict(learning_rate=config.learning_rate, momentum=config.momentum)
     if config.sigma_learning_rate is not None:
         step_options["learning_rates"] = {"log_sigma": config.sigma_learning_rate}
     if config.max_update_norm is not None:
         step_options["max_row_norms"] = {"W": config.max_update_norm}
-    for i, v_pos in enumerate(X.minibatches(order, n_batches)):
-        model = RBMParams(params["W"], params["b"], params["c"], params["log_sigma"])
-        inv_var, sigma = model.inv_var, model.sigma
+    for i, v_pos in enumerate(rows.minibatches(order, n_batches)):
+        inv_var = params.inv_var
         vs_pos = v_pos * inv_var
-        p_pos = hidden_probs_scaled(vs_pos, model.W, model.c)
-        chain_options = dict(inv_var=inv_var, sigma=sigma, return_scaled=True)
-        if config.sampler == "cd":
-            _, p_neg, recon, vs_neg = gibbs_chain(
-                p_pos, model, config.n_gibbs_steps, generator, **chain_options
-            )
-        elif config.sampler == "langevin":
-            v_neg, p_neg = gibbs_langevin_chain(
-                v_pos,
-                model,
-                config.n_gibbs_steps,
-                generator,
-                n_langevin_steps=config.n_langevin_steps,
-                step_size=config.langevin_step_size,
-                adjust=config.langevin_adjust,
-            )
-            vs_neg = v_neg * inv_var
-            recon = visible_mean(sample_hidden(p_pos, generator), model.W, model.b)
-        elif config.sampler == "pt":
-            if chains is None:
-                chains = v_pos.expand(config.n_temperatures, -1, -1).clone()
-            betas = temperature_ladder(config.n_temperatures, v_pos.dtype, device)
-            chains = parallel_tempering(
-                chains, betas, model, config.n_gibbs_steps, generator, first_parity=opt_state["step"] % 2
-            )
-            vs_neg = chains[0] * inv_var
-            p_neg = hidden_probs_scaled(vs_neg, model.W, model.c)
-            recon = visible_mean(sample_hidden(p_pos, generator), model.W, model.b)
+        p_pos = hidden_probs_scaled(vs_pos, params.W, params.c)
+        if sampler.persistent:
+            start, p_start = (v_pos if chains is None else chains), None
         else:
-            if chains is None:
-                chains = v_pos.clone()
-            p_start = hidden_probs(chains, model.W, model.c, inv_var)
-            chains, p_neg, _, vs_neg = gibbs_chain(
-                p_start, model, config.n_gibbs_steps, generator, **chain_options
-            )
-            recon = visible_mean(sample_hidden(p_pos, generator), model.W, model.b)
-        squared_error += mse_loss(recon, v_pos, reduction="sum")
+            start, p_start = v_pos, p_pos
+        negative = kernel(
+            start,
+            params,
+            config.n_gibbs_steps,
+            generator,
+            config.kernel,
+            p_start=p_start,
+            parity=opt_state["step"] % 2,
+        )
+        chains = negative.chains if sampler.persistent else None
+        recon = negative.first_mean
+        if recon is None:
+            recon = sampled_reconstruction(p_pos, params, generator)
+        squared_error += (recon - v_pos).square_().sum(dim=0, dtype=sum_dtype)
         grads = contrastive_gradients(
             vs_pos,
             p_pos,
-            vs_neg,
-            p_neg,
-            model,
+            negative.v_scaled,
+            negative.p,
+            params,
             inv_var=inv_var,
             learn_sigma=config.learn_sigma,
             weight_decay=config.weight_decay,
         )
-        _optim.step(
-            opt_state,
-            {name: params[name] for name in train_names},
-            grads,
-            **step_options,
-        )
+        _optim.step(opt_state, {name: named[name] for name in train_names}, grads, **step_options)
         if config.learn_sigma:
-            params["log_sigma"].clamp_(min=config.log_sigma_floor)
+            params.log_sigma.clamp_(min=log_sigma_floor)
         if on_batch is not None:
             on_batch(i, n_batches)
-    return squared_error / (n_samples * n_features), chains
+    return squared_error, chains
 
 
 def all_finite(params):
     """Whether every parameter tensor is free of NaN and infinity."""
-    return all(bool(torch.isfinite(t).all()) for t in params.values())
+    return all(bool(torch.isfinite(t).all()) for t in params)
+
+
+def state_to_device(state, device, dtype, optimizer, sampler, n_temperatures):
+    """A NumPy training state's parameters, optimizer state and chains on
+    ``device`` (fresh optimizer state for another optimizer, no chains for a
+    sampler they do not suit)."""
+    params = RBMParams(
+        *(to_tensor(state["params"][name], device, dtype, copy=True) for name in PARAMETERS)
+    )
+    saved = state["optimizer"]
+    if saved is None or saved["kind"] != optimizer:
+        opt_state = _optim.init_state(optimizer, params._asdict())
+    else:
+        opt_state = _optim.state_from_numpy(saved, device, dtype)
+    chains = state["chains"]
+    if chains_suit(chains, sampler, n_temperatures):
+        chains = to_tensor(chains, device, dtype, copy=True)
+    else:
+        chains = None
+    return params, opt_state, chains
+
+
+def state_from_device(state, params, opt_state, chains, np_dtype):
+    """Inverse of :func:`state_to_device`: a new NumPy training state."""
+    return dict(
+        state,
+        params={name: to_numpy(t, np_dtype) for name, t in zip(PARAMETERS, params)},
+        optimizer=_optim.state_to_numpy(opt_state),
+        chains=None if chains is None else to_numpy(chains, np_dtype),
+    )

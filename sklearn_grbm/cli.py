@@ -7,43 +7,94 @@ times, names the best size and writes the figures to ``--out``.
 """
 
 import argparse
+import importlib.util
 import sys
 import time
 from pathlib import Path
 
-import numpy as np
-
+from ._device import resolve_device
 from ._rbm import GaussianBernoulliRBM
 from .datasets import load_dataset
-from .experiment import best_size, format_table, hidden_size_sweep, protocol_mse
+from .experiment import best_size, evaluate, format_table, hidden_size_sweep
 
 FULL_PATCHES = (60000, 10000)
+
+#: The seed notebook's model and training: sigma fixed at 1 in the data's units.
+NOTEBOOK_MODEL = dict(standardize=False, learn_sigma=False, sigma=1.0)
 
 
 def build_parser():
     parser = argparse.ArgumentParser(
         prog="sklearn-grbm",
         description="Train Gaussian-Bernoulli RBMs at several hidden sizes and compare "
-        "their test reconstruction errors (the seed notebook's experiment).",
+        "their test reconstruction errors and log-likelihoods (the seed notebook's "
+        "experiment), beside the notebook's own training loop on the same split.",
     )
     parser.add_argument(
         "--dataset",
-        default="patches",
-        help="'patches' (28x28 natural image patches, embedded; default), 'digits', "
-        "'fashion-mnist' (downloaded when online), or a .npy/.npz/.csv file",
+        default="fashion-mnist-subset",
+        help="'fashion-mnist-subset' (4,443 real FashionMNIST images, embedded; default), "
+        "'patches' (28x28 natural image patches, embedded), 'digits', 'fashion-mnist' "
+        "(the full set, downloaded when online), or a .npy/.npz/.csv file",
     )
-    parser.add_argument("--n-components", type=int, nargs="+", default=[10, 50, 100, 250], metavar="M")
-    parser.add_argument("--epochs", type=int, default=10, help="epochs per model (default 10; --full: 25)")
-    parser.add_argument("--n-train", type=int, default=None, help="training rows (patches: 20000)")
-    parser.add_argument("--n-test", type=int, default=None, help="test rows (patches: 5000)")
-    parser.add_argument("--learn-sigma", action="store_true", help="learn sigma (default: fixed at 1, as the notebook)")
+    parser.add_argument(
+        "--n-components", type=int, nargs="+", default=[10, 50, 100, 250], metavar="M"
+    )
+    parser.add_argument("--epochs", type=int, default=None, help="epochs per model (default 25)")
+    parser.add_argument("--n-train", type=int, default=None, help="training rows")
+    parser.add_argument("--n-test", type=int, default=None, help="test rows")
+    parser.add_argument(
+        "--notebook-model",
+        action="store_true",
+        help="train the notebook's model (sigma fixed at 1 in pixel units, no "
+        "standardising) instead of the estimator's defaults",
+    )
+    parser.add_argument(
+        "--no-notebook-loop",
+        action="store_true",
+        help="skip the seed notebook's own loop (run from a checkout, it trains beside ours)",
+    )
     parser.add_argument("--device", default="auto")
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--cv", action="store_true", help="choose the size by 3-fold GridSearchCV on the training data")
-    parser.add_argument("--out", default="results", help="directory for the figures and the table (default: results)")
-    parser.add_argument("--full", action="store_true", help="the notebook's complete protocol: all data, 25 epochs")
+    parser.add_argument(
+        "--cv",
+        action="store_true",
+        help="choose the size by 3-fold GridSearchCV on the training data",
+    )
+    parser.add_argument(
+        "--out",
+        default="results",
+        help="directory for the figures and the table (default: results)",
+    )
+    parser.add_argument(
+        "--full",
+        action="store_true",
+        help="patches and fashion-mnist: all the data (patches: 60,000 x 784)",
+    )
     parser.add_argument("--data-home", default=None, help="cache directory for downloaded data")
     return parser
+
+
+def notebook_baseline(X_train, X_test, *, epochs, device, seed):
+    """``baseline(n_components)`` running the seed notebook's own loop on the
+    same split, or None where its code is not at hand (it lives in the
+    project's ``tests/``, beside an editable install's package)."""
+    path = Path(__file__).resolve().parents[1] / "tests" / "notebook_loop.py"
+    if not path.exists():
+        return None
+    spec = importlib.util.spec_from_file_location("sklearn_grbm_notebook_loop", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    torch_device = str(resolve_device(device))
+
+    def baseline(n_components):
+        start = time.perf_counter()
+        _, mse = module.run_notebook(
+            X_train, X_test, n_components, epochs=epochs, device=torch_device, seed=seed
+        )
+        return mse, time.perf_counter() - start
+
+    return baseline
 
 
 class ProgressBar:
@@ -61,7 +112,8 @@ class ProgressBar:
         filled = int(30 * self.done / self.total)
         elapsed = time.perf_counter() - self.start
         self.stream.write(
-            f"\r[{'#' * filled}{'.' * (30 - filled)}] {self.done}/{self.total} epochs  {label}  {elapsed:.0f}s"
+            f"\r[{'#' * filled}{'.' * (30 - filled)}] {self.done}/{self.total} epochs  "
+            f"{label}  {elapsed:.0f}s"
         )
         if self.done == self.total:
             self.stream.write("\n")
@@ -70,34 +122,47 @@ class ProgressBar:
 
 def main(argv=None):
     args = build_parser().parse_args(argv)
-    epochs = 25 if args.full and args.epochs == 10 else args.epochs
+    epochs = 25 if args.epochs is None else args.epochs
     n_train, n_test = args.n_train, args.n_test
     if args.full and args.dataset == "patches":
         n_train, n_test = n_train or FULL_PATCHES[0], n_test or FULL_PATCHES[1]
     try:
         X_train, X_test, image_shape = load_dataset(
-            args.dataset, n_train=n_train, n_test=n_test, random_state=args.seed, data_home=args.data_home
+            args.dataset,
+            n_train=n_train,
+            n_test=n_test,
+            random_state=args.seed,
+            data_home=args.data_home,
         )
     except (ConnectionError, FileNotFoundError, ValueError, ImportError) as exc:
         print(f"sklearn-grbm: error: {exc}", file=sys.stderr)
         return 2
     clip = (float(X_train.min()), float(X_train.max()))
+    options = NOTEBOOK_MODEL if args.notebook_model else {}
     estimator = GaussianBernoulliRBM(
-        n_iter=epochs,
-        learn_sigma=args.learn_sigma,
-        device=args.device,
-        random_state=args.seed,
+        n_iter=epochs, device=args.device, random_state=args.seed, **options
+    )
+    model_name = (
+        "the notebook's model (sigma fixed at 1)"
+        if args.notebook_model
+        else "the defaults (standardised, sigma learned)"
     )
     print(
         f"{args.dataset}: {X_train.shape[0]} train and {X_test.shape[0]} test rows of "
-        f"{X_train.shape[1]} features; sigma {'learned' if args.learn_sigma else 'fixed at 1'}; "
-        f"{epochs} epochs, CD-1, Adam 1e-3, batch 128"
+        f"{X_train.shape[1]} features; {model_name}; {epochs} epochs, CD-1, Adam 1e-3, batch 128"
     )
     start = time.perf_counter()
     try:
         if args.cv:
             rows, best = _cross_validated(estimator, X_train, X_test, args, clip)
         else:
+            baseline = None
+            if not args.no_notebook_loop:
+                baseline = notebook_baseline(
+                    X_train, X_test, epochs=epochs, device=args.device, seed=args.seed
+                )
+                if baseline is None:
+                    print("(the notebook's loop lives in a checkout's tests/: not run here)")
             bar = ProgressBar(len(args.n_components) * epochs)
             rows = hidden_size_sweep(
                 estimator,
@@ -107,13 +172,17 @@ def main(argv=None):
                 clip=clip,
                 random_state=args.seed,
                 progress=lambda i, epoch: bar.update(f"M={args.n_components[i]} epoch {epoch}"),
+                baseline=baseline,
             )
             print(format_table(rows))
             best = best_size(rows)
     except ValueError as exc:
         print(f"sklearn-grbm: error: {exc}", file=sys.stderr)
         return 2
-    print(f"best hidden size: {best} (device {rows[0]['model'].device_}, {time.perf_counter() - start:.0f}s)")
+    print(
+        f"best hidden size: {best} (device {rows[0]['model'].device_}, "
+        f"{time.perf_counter() - start:.0f}s)"
+    )
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     (out / "results.txt").write_text(format_table(rows) + f"\nbest hidden size: {best}\n")
@@ -129,20 +198,15 @@ def _cross_validated(estimator, X_train, X_test, args, clip):
     search.fit(X_train)
     print(f"{'hidden':>6}  {'CV MSE':>9}  {'+/-':>7}")
     for size, mean, std in zip(
-        args.n_components, search.cv_results_["mean_test_score"], search.cv_results_["std_test_score"]
+        args.n_components,
+        search.cv_results_["mean_test_score"],
+        search.cv_results_["std_test_score"],
     ):
         print(f"{size:>6}  {-mean:>9.4f}  {std:>7.4f}")
     best = search.best_params_["n_components"]
     model = search.best_estimator_
-    row = {
-        "n_components": best,
-        "mse": -model.score(X_test),
-        "protocol_mse": protocol_mse(model, X_test, clip=clip, random_state=args.seed),
-        "log_likelihood": float(np.mean(model.score_samples(X_test))),
-        "log_z_method": model.log_partition().method,
-        "fit_seconds": search.refit_time_,
-        "model": model,
-    }
+    row = evaluate(model, X_test, clip=clip, random_state=args.seed)
+    row["fit_seconds"] = search.refit_time_
     print("the chosen size, refitted on all training data, on the test set:")
     print(format_table([row]))
     return [row], best

@@ -4,6 +4,8 @@
   ship with scikit-learn (``sklearn.datasets.load_sample_images``, which needs
   pillow): real natural-image data with the shape of FashionMNIST (28 x 28 =
   784 features, values in [0, 1]) when ``patch_size=28``. No download.
+* ``load_fashion_mnist_subset``: 4,443 real FashionMNIST images with their
+  labels, shipped with the package (MIT licence, Zalando SE). No download.
 * ``load_digits_images``: scikit-learn's 8 x 8 digits scaled to [0, 1].
 * ``load_fashion_mnist``: FashionMNIST from a cache directory of IDX files,
   downloaded with torchvision or OpenML when online.
@@ -14,10 +16,11 @@
 import gzip
 import os
 import struct
+from importlib import resources
 from pathlib import Path
 
 import numpy as np
-from sklearn.utils import check_random_state
+from sklearn.utils import Bunch, check_random_state
 
 #: Fraction of each photograph's columns, on the right, kept for test patches.
 TEST_FRACTION = 0.25
@@ -38,7 +41,9 @@ def _grey_photographs():
     return [np.asarray(image, dtype=np.float64) @ _LUMINANCE / 255.0 for image in images]
 
 
-def load_patches(n_samples=10000, *, patch_size=28, subset="train", random_state=0, dtype=np.float32):
+def load_patches(
+    n_samples=10000, *, patch_size=28, subset="train", random_state=0, dtype=np.float32
+):
     """Random grey patches of scikit-learn's sample photographs, in [0, 1].
 
     Train and test patches come from disjoint parts of each photograph (the
@@ -82,6 +87,93 @@ def load_patches(n_samples=10000, *, patch_size=28, subset="train", random_state
         for row, top, left in zip(rows, tops, lefts):
             X[row] = region[top : top + patch_size, left : left + patch_size].ravel()
     return X
+
+
+FASHION_MNIST_CLASSES = (
+    "T-shirt/top",
+    "Trouser",
+    "Pullover",
+    "Dress",
+    "Coat",
+    "Sandal",
+    "Shirt",
+    "Sneaker",
+    "Bag",
+    "Ankle boot",
+)
+
+#: The default split of the embedded subset: the last this many rows are the test set.
+FASHION_MNIST_SUBSET_TEST = 1000
+
+
+def load_fashion_mnist_subset(*, subset="all", return_X_y=False, dtype=np.float32):
+    """Load the 4,443 real FashionMNIST images that ship with the package.
+
+    The first 4,443 images of the Fashion-MNIST test set and their labels,
+    unchanged (MIT licence, Copyright (c) 2017 Zalando SE; the licence file
+    is beside the data in ``sklearn_grbm/data``). Nothing is downloaded.
+
+    =================   ==============
+    Classes                         10
+    Samples per class       415 to 470
+    Samples total                4,443
+    Dimensionality                 784
+    Features            pixels, [0, 1]
+    =================   ==============
+
+    Parameters
+    ----------
+    subset : {"all", "train", "test"}, default="all"
+        The default split: ``"train"`` is the first 3,443 images,
+        ``"test"`` the last 1,000 (every class has 87 to 114 of them).
+    return_X_y : bool, default=False
+        Return ``(data, target)`` instead of a Bunch.
+    dtype : numpy dtype, default=np.float32
+        ``np.uint8`` returns the pixels as distributed (0..255); a float
+        dtype divides them by 255, as torchvision's ``ToTensor`` does.
+
+    Returns
+    -------
+    data : :class:`~sklearn.utils.Bunch`
+        ``data`` (n_samples, 784), ``target`` (n_samples,) class labels 0..9,
+        ``images`` (n_samples, 28, 28), ``target_names`` (the ten class
+        names), ``DESCR`` (what the subset is and where it comes from).
+    (data, target) : tuple if ``return_X_y`` is True
+
+    Examples
+    --------
+    >>> from sklearn_grbm.datasets import load_fashion_mnist_subset
+    >>> fashion = load_fashion_mnist_subset()
+    >>> fashion.data.shape, fashion.target.shape, fashion.images.shape
+    ((4443, 784), (4443,), (4443, 28, 28))
+    >>> fashion.target_names[fashion.target[0]]
+    'Ankle boot'
+    >>> X_train, y_train = load_fashion_mnist_subset(subset="train", return_X_y=True)
+    >>> X_train.shape, float(X_train.max())
+    ((3443, 784), 1.0)
+    """
+    if subset not in ("all", "train", "test"):
+        raise ValueError(f"subset must be 'all', 'train' or 'test', got {subset!r}")
+    data_dir = resources.files("sklearn_grbm") / "data"
+    with resources.as_file(data_dir / "fashion_mnist_subset.npz") as path:
+        with np.load(path, allow_pickle=False) as archive:
+            X, y = archive["X"], archive["y"].astype(np.int64)
+    rows = {
+        "all": slice(None),
+        "train": slice(0, len(X) - FASHION_MNIST_SUBSET_TEST),
+        "test": slice(len(X) - FASHION_MNIST_SUBSET_TEST, None),
+    }[subset]
+    X, y = X[rows], y[rows]
+    X = X if np.dtype(dtype) == np.uint8 else (X / 255.0).astype(dtype)
+    if return_X_y:
+        return X, y
+    return Bunch(
+        data=X,
+        target=y,
+        images=X.reshape(-1, 28, 28),
+        target_names=np.array(FASHION_MNIST_CLASSES),
+        DESCR=(data_dir / "fashion_mnist_subset.rst").read_text(encoding="utf-8"),
+    )
 
 
 def load_digits_images(dtype=np.float32):
@@ -130,8 +222,14 @@ def read_idx(path):
     offset = 4 + 4 * n_dims
     expected = int(np.prod(shape)) * dtype.itemsize
     if len(data) - offset != expected:
-        raise ValueError(f"{path}: header declares {shape} but the file has {len(data) - offset} bytes of data")
-    return np.frombuffer(data, dtype=dtype, offset=offset).reshape(shape).astype(dtype.newbyteorder("="))
+        raise ValueError(
+            f"{path}: header declares {shape} but the file has {len(data) - offset} bytes of data"
+        )
+    return (
+        np.frombuffer(data, dtype=dtype, offset=offset)
+        .reshape(shape)
+        .astype(dtype.newbyteorder("="))
+    )
 
 
 def default_data_home():
@@ -164,8 +262,16 @@ def _download_fashion_mnist(directory):
     try:
         from sklearn.datasets import fetch_openml
 
-        X, y = fetch_openml("Fashion-MNIST", version=1, as_frame=False, return_X_y=True, data_home=str(directory.parent))
-        _write_fashion_mnist_idx(directory, np.asarray(X, dtype=np.uint8), np.asarray(y).astype(np.uint8))
+        X, y = fetch_openml(
+            "Fashion-MNIST",
+            version=1,
+            as_frame=False,
+            return_X_y=True,
+            data_home=str(directory.parent),
+        )
+        _write_fashion_mnist_idx(
+            directory, np.asarray(X, dtype=np.uint8), np.asarray(y).astype(np.uint8)
+        )
         return
     except Exception as exc:
         errors.append(f"OpenML: {type(exc).__name__}: {exc}")
@@ -184,7 +290,9 @@ def write_idx(path, array):
     codes = {np.dtype(dtype): code for code, dtype in _IDX_DTYPES.items()}
     if big_endian not in codes:
         raise ValueError(f"IDX cannot hold dtype {array.dtype}")
-    header = bytes([0, 0, codes[big_endian], array.ndim]) + struct.pack(f">{array.ndim}I", *array.shape)
+    header = bytes([0, 0, codes[big_endian], array.ndim]) + struct.pack(
+        f">{array.ndim}I", *array.shape
+    )
     opener = gzip.open if str(path).endswith(".gz") else open
     with opener(path, "wb") as handle:
         handle.write(header + np.ascontiguousarray(array, dtype=big_endian).tobytes())
@@ -227,7 +335,9 @@ def load_fashion_mnist(subset="train", *, data_home=None, download=True, dtype=n
     image_stem, label_stem = FASHION_MNIST_FILES[subset]
     if _find_idx(directory, image_stem) is None or _find_idx(directory, label_stem) is None:
         if not download:
-            raise FileNotFoundError(f"FashionMNIST IDX files not found in {directory} and download=False")
+            raise FileNotFoundError(
+                f"FashionMNIST IDX files not found in {directory} and download=False"
+            )
         _download_fashion_mnist(directory)
     images = read_idx(_find_idx(directory, image_stem))
     labels = read_idx(_find_idx(directory, label_stem))
@@ -266,7 +376,9 @@ def load_array_file(path, dtype=np.float32):
         raise ValueError(f"{path}: unsupported file type {suffix!r}; use .npy, .npz or .csv")
     X = np.asarray(X)
     if X.ndim != 2:
-        raise ValueError(f"{path}: expected a 2-D array of shape (n_samples, n_features), got shape {X.shape}")
+        raise ValueError(
+            f"{path}: expected a 2-D array of shape (n_samples, n_features), got shape {X.shape}"
+        )
     if not np.issubdtype(X.dtype, np.number):
         raise ValueError(f"{path}: expected numbers, got dtype {X.dtype}")
     return X.astype(dtype)
@@ -278,8 +390,10 @@ def load_dataset(name, *, n_train=None, n_test=None, random_state=0, data_home=N
     Parameters
     ----------
     name : str
-        ``"patches"``, ``"digits"``, ``"fashion-mnist"``, or a path to a
-        ``.npy``, ``.npz`` or ``.csv`` file (split 80/20 at random).
+        ``"fashion-mnist-subset"`` (the embedded images, their default
+        split), ``"patches"``, ``"digits"``, ``"fashion-mnist"`` (the full
+        set, downloaded), or a path to a ``.npy``, ``.npz`` or ``.csv`` file
+        (split 80/20 at random).
     n_train, n_test : int or None
         Sizes; None: the whole set (patches: 20,000 and 5,000).
 
@@ -290,6 +404,10 @@ def load_dataset(name, *, n_train=None, n_test=None, random_state=0, data_home=N
         Shape of one row as an image, when it is one.
     """
     rng = check_random_state(random_state)
+    if name == "fashion-mnist-subset":
+        X_train, _ = load_fashion_mnist_subset(subset="train", return_X_y=True)
+        X_test, _ = load_fashion_mnist_subset(subset="test", return_X_y=True)
+        return X_train[:n_train], X_test[:n_test], (28, 28)
     if name == "patches":
         X_train = load_patches(n_train or 20000, random_state=rng)
         X_test = load_patches(n_test or 5000, subset="test", random_state=rng)

@@ -47,20 +47,34 @@ def protocol_mse(rbm, X, *, clip=(0.0, 1.0), random_state=None):
 
 
 def hidden_size_sweep(
-    estimator, X_train, X_test, sizes, *, clip=(0.0, 1.0), random_state=0, log=None, progress=None
+    estimator,
+    X_train,
+    X_test,
+    sizes,
+    *,
+    clip=(0.0, 1.0),
+    random_state=0,
+    log=None,
+    progress=None,
+    baseline=None,
 ):
     """Fit a clone of ``estimator`` per hidden size; measure each on ``X_test``.
 
     ``progress``, if given, is called as ``progress(size_index, epoch)`` after
     every epoch; the models are then trained by ``n_iter`` calls of
-    ``partial_fit`` (one epoch each) instead of one call of ``fit``.
+    ``partial_fit`` (one epoch each), which trains exactly what ``fit`` trains.
+    ``baseline``, if given, is called as ``baseline(n_components)`` and
+    returns ``(protocol_mse, seconds)`` of another implementation on the same
+    split (the seed notebook's own loop, in the main job).
 
     Returns
     -------
     rows : list of dict
         Per size: ``n_components``, ``mse`` (mean-field), ``protocol_mse``,
-        ``log_likelihood`` (mean test log p(x) in nats), ``log_z_method``
-        (``"exact"`` or ``"ais"``), ``fit_seconds`` and the fitted ``model``.
+        ``log_likelihood`` (mean test log p(x) in nats) with ``log_z_stderr``
+        and ``log_z_method`` (``"exact"`` or ``"ais"``), ``fit_seconds``, the
+        fitted ``model`` and, with a baseline, ``baseline_mse`` and
+        ``baseline_seconds``.
     """
     rows = []
     for index, size in enumerate(sizes):
@@ -73,20 +87,28 @@ def hidden_size_sweep(
                 model.partial_fit(X_train)
                 progress(index, epoch)
         seconds = time.perf_counter() - start
-        rows.append(
-            {
-                "n_components": int(size),
-                "mse": -model.score(X_test),
-                "protocol_mse": protocol_mse(model, X_test, clip=clip, random_state=random_state),
-                "log_likelihood": float(np.mean(model.score_samples(X_test))),
-                "log_z_method": model.log_partition().method,
-                "fit_seconds": seconds,
-                "model": model,
-            }
-        )
+        row = evaluate(model, X_test, clip=clip, random_state=random_state)
+        row.update(n_components=int(size), fit_seconds=seconds)
+        if baseline is not None:
+            row["baseline_mse"], row["baseline_seconds"] = baseline(int(size))
+        rows.append(row)
         if log is not None:
-            log(format_row(rows[-1]))
+            log(format_table([row]).splitlines()[-1])
     return rows
+
+
+def evaluate(model, X_test, *, clip=(0.0, 1.0), random_state=0):
+    """A fitted model's test errors and log-likelihood (see hidden_size_sweep)."""
+    log_z = model.log_partition()
+    return {
+        "n_components": model.n_components,
+        "mse": -model.score(X_test),
+        "protocol_mse": protocol_mse(model, X_test, clip=clip, random_state=random_state),
+        "log_likelihood": float(np.mean(model.score_samples(X_test))),
+        "log_z_stderr": log_z.stderr,
+        "log_z_method": log_z.method,
+        "model": model,
+    }
 
 
 def best_size(rows, key="protocol_mse"):
@@ -94,17 +116,28 @@ def best_size(rows, key="protocol_mse"):
     return min(rows, key=lambda row: row[key])["n_components"]
 
 
-HEADER = f"{'hidden':>6}  {'test MSE':>9}  {'protocol MSE':>12}  {'test log p(x)':>16}  {'fit time':>8}"
-
-
-def format_row(row):
-    ll = f"{row['log_likelihood']:.2f} ({row['log_z_method']})"
-    return (
-        f"{row['n_components']:>6}  {row['mse']:>9.4f}  {row['protocol_mse']:>12.4f}  "
-        f"{ll:>16}  {row['fit_seconds']:>7.1f}s"
-    )
-
-
 def format_table(rows):
-    """The sweep as a fixed-width text table."""
-    return "\n".join([HEADER] + [format_row(row) for row in rows])
+    """The sweep as a fixed-width text table (with the baseline's columns when
+    the rows have them)."""
+    with_baseline = "baseline_mse" in rows[0]
+    header = f"{'hidden':>6}  {'test MSE':>9}  {'protocol MSE':>12}"
+    if with_baseline:
+        header += f"  {'notebook loop':>13}  {'ratio':>5}"
+    header += f"  {'test log p(x)':>22}  {'fit time':>8}"
+    if with_baseline:
+        header += f"  {'notebook time':>13}"
+    lines = [header]
+    for row in rows:
+        line = f"{row['n_components']:>6}  {row['mse']:>9.4f}  {row['protocol_mse']:>12.4f}"
+        if with_baseline:
+            ratio = row["protocol_mse"] / row["baseline_mse"]
+            line += f"  {row['baseline_mse']:>13.4f}  {ratio:>5.2f}"
+        if row["log_z_method"] == "exact":
+            ll = f"{row['log_likelihood']:.2f} (exact)"
+        else:
+            ll = f"{row['log_likelihood']:.2f} +/- {row['log_z_stderr']:.2f} (ais)"
+        line += f"  {ll:>22}  {row['fit_seconds']:>7.1f}s"
+        if with_baseline:
+            line += f"  {row['baseline_seconds']:>12.1f}s"
+        lines.append(line)
+    return "\n".join(lines)

@@ -26,7 +26,10 @@ def image_grid(images, image_shape, n_cols=None, pad=1, fill=np.nan):
     grid = np.full((n_rows * (height + pad) - pad, n_cols * (width + pad) - pad), fill)
     for k, image in enumerate(images.reshape(n, height, width)):
         r, c = divmod(k, n_cols)
-        grid[r * (height + pad) : r * (height + pad) + height, c * (width + pad) : c * (width + pad) + width] = image
+        grid[
+            r * (height + pad) : r * (height + pad) + height,
+            c * (width + pad) : c * (width + pad) + width,
+        ] = image
     return grid
 
 
@@ -36,7 +39,9 @@ def _show(ax, grid, title, **kwargs):
     ax.set_axis_off()
 
 
-def plot_reconstructions(originals, reconstructions, image_shape, *, n_images=32, title="Reconstruction"):
+def plot_reconstructions(
+    originals, reconstructions, image_shape, *, n_images=32, title="Reconstruction"
+):
     """Originals beside their reconstructions, in the same grey scale."""
     originals, reconstructions = originals[:n_images], reconstructions[:n_images]
     low = float(min(originals.min(), 0.0))
@@ -46,7 +51,9 @@ def plot_reconstructions(originals, reconstructions, image_shape, *, n_images=32
     left, right = fig.subplots(1, 2)
     style = dict(cmap="gray", vmin=low, vmax=high)
     _show(left, image_grid(originals, image_shape, n_cols), "Original", **style)
-    _show(right, image_grid(np.clip(reconstructions, low, high), image_shape, n_cols), title, **style)
+    _show(
+        right, image_grid(np.clip(reconstructions, low, high), image_shape, n_cols), title, **style
+    )
     return fig
 
 
@@ -56,7 +63,9 @@ def plot_filters(components, image_shape, *, n_filters=100, title="Learned filte
     scale = np.abs(W).max(axis=1, keepdims=True)
     normalised = W / np.where(scale > 0, scale, 1.0)
     fig = _figure(6, 6)
-    _show(fig.subplots(), image_grid(normalised, image_shape), title, cmap="RdBu_r", vmin=-1, vmax=1)
+    _show(
+        fig.subplots(), image_grid(normalised, image_shape), title, cmap="RdBu_r", vmin=-1, vmax=1
+    )
     return fig
 
 

@@ -13,11 +13,7 @@ def all_hidden_states(n_components):
 def energy(v, h, W, b, c, sigma):
     """E(v, h) for one v (D,) and many h (S, M)."""
     var = sigma**2
-    return (
-        np.sum((v - b) ** 2 / (2 * var))
-        - h @ c
-        - h @ (W @ (v / var))
-    )
+    return np.sum((v - b) ** 2 / (2 * var)) - h @ c - h @ (W @ (v / var))
 
 
 def hidden_probs(V, W, c, sigma):

@@ -4,14 +4,25 @@ import subprocess
 import sys
 
 import numpy as np
-import pytest
 
 from sklearn_grbm import cli, datasets
 
 
 def test_sweep_prints_the_table_and_writes_the_figures(tmp_path, capsys):
     code = cli.main(
-        ["--dataset", "digits", "--n-components", "4", "16", "--epochs", "3", "--out", str(tmp_path), "--seed", "1"]
+        [
+            "--dataset",
+            "digits",
+            "--n-components",
+            "4",
+            "16",
+            "--epochs",
+            "3",
+            "--out",
+            str(tmp_path),
+            "--seed",
+            "1",
+        ]
     )
     assert code == 0
     out = capsys.readouterr().out
@@ -22,12 +33,35 @@ def test_sweep_prints_the_table_and_writes_the_figures(tmp_path, capsys):
     best = int(out.split("best hidden size: ")[1].split()[0])
     assert best in (4, 16)
     assert mse[16] < mse[4]
-    for name in ("results.txt", "training_curves.png", "mse_vs_hidden_size.png", "reconstructions.png", "filters.png", "samples.png"):
+    for name in (
+        "results.txt",
+        "training_curves.png",
+        "mse_vs_hidden_size.png",
+        "reconstructions.png",
+        "filters.png",
+        "samples.png",
+    ):
         assert (tmp_path / name).stat().st_size > 0, name
 
 
 def test_cross_validation_chooses_a_size(tmp_path, capsys):
-    assert cli.main(["--dataset", "digits", "--n-components", "2", "32", "--epochs", "3", "--cv", "--out", str(tmp_path)]) == 0
+    assert (
+        cli.main(
+            [
+                "--dataset",
+                "digits",
+                "--n-components",
+                "2",
+                "32",
+                "--epochs",
+                "3",
+                "--cv",
+                "--out",
+                str(tmp_path),
+            ]
+        )
+        == 0
+    )
     out = capsys.readouterr().out
     assert "CV MSE" in out and "best hidden size: 32" in out
 
@@ -35,7 +69,21 @@ def test_cross_validation_chooses_a_size(tmp_path, capsys):
 def test_user_file_without_image_shape(tmp_path, capsys):
     path = tmp_path / "data.csv"
     np.savetxt(path, np.random.RandomState(0).normal(size=(200, 3)), delimiter=",")
-    assert cli.main(["--dataset", str(path), "--n-components", "2", "--epochs", "2", "--out", str(tmp_path / "o")]) == 0
+    assert (
+        cli.main(
+            [
+                "--dataset",
+                str(path),
+                "--n-components",
+                "2",
+                "--epochs",
+                "2",
+                "--out",
+                str(tmp_path / "o"),
+            ]
+        )
+        == 0
+    )
     assert (tmp_path / "o" / "training_curves.png").exists()
     assert not (tmp_path / "o" / "filters.png").exists()
 
@@ -45,7 +93,9 @@ def test_offline_fashion_mnist_is_a_clear_error(tmp_path, capsys, monkeypatch):
         raise ConnectionError("Could not download FashionMNIST (this machine looks offline)")
 
     monkeypatch.setattr(datasets, "_download_fashion_mnist", offline)
-    code = cli.main(["--dataset", "fashion-mnist", "--data-home", str(tmp_path), "--out", str(tmp_path)])
+    code = cli.main(
+        ["--dataset", "fashion-mnist", "--data-home", str(tmp_path), "--out", str(tmp_path)]
+    )
     assert code == 2
     assert "offline" in capsys.readouterr().err
 
@@ -54,8 +104,17 @@ def test_fashion_mnist_from_the_cache(tmp_path, capsys):
     from .test_datasets import write_fake_fashion_mnist
 
     write_fake_fashion_mnist(tmp_path, n_train=40, n_test=10)
-    args = ["--dataset", "fashion-mnist", "--data-home", str(tmp_path), "--n-components", "3", "--epochs", "1"]
-    assert cli.main(args + ["--out", str(tmp_path / "o")]) == 0
+    args = [
+        "--dataset",
+        "fashion-mnist",
+        "--data-home",
+        str(tmp_path),
+        "--n-components",
+        "3",
+        "--epochs",
+        "1",
+    ]
+    assert cli.main([*args, "--out", str(tmp_path / "o")]) == 0
     assert "40 train and 10 test rows" in capsys.readouterr().out
 
 
@@ -65,7 +124,9 @@ def test_bad_file_is_a_clear_error(tmp_path, capsys):
 
 
 def test_module_entry_point_runs():
-    result = subprocess.run([sys.executable, "-m", "sklearn_grbm", "--help"], capture_output=True, text=True, check=True)
+    result = subprocess.run(
+        [sys.executable, "-m", "sklearn_grbm", "--help"], capture_output=True, text=True, check=True
+    )
     assert "--n-components" in result.stdout and "--full" in result.stdout
 
 

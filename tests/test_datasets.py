@@ -26,7 +26,9 @@ def test_test_patches_share_no_pixel_with_training_patches():
     assert not any(tuple(np.round(row, 6)) in train_patches for row in test.astype(np.float64))
 
 
-@pytest.mark.parametrize("kwargs", [dict(subset="validation"), dict(n_samples=0), dict(patch_size=1000)])
+@pytest.mark.parametrize(
+    "kwargs", [dict(subset="validation"), dict(n_samples=0), dict(patch_size=1000)]
+)
 def test_patches_reject_bad_arguments(kwargs):
     with pytest.raises(ValueError):
         datasets.load_patches(**{"n_samples": 10, **kwargs})
@@ -73,8 +75,9 @@ def test_fashion_mnist_missing_files(tmp_path, monkeypatch):
 
 
 def test_download_failure_names_the_offline_cause(tmp_path, monkeypatch):
-    import sklearn.datasets
     import urllib.error
+
+    import sklearn.datasets
 
     def no_network(*args, **kwargs):
         raise urllib.error.URLError("Temporary failure in name resolution")

@@ -6,7 +6,6 @@ import sys
 from pathlib import Path
 
 import joblib
-import numpy as np
 import pytest
 from numpy.testing import assert_allclose, assert_array_equal
 from sklearn.model_selection import GridSearchCV
@@ -24,7 +23,9 @@ FITTED = ("components_", "intercept_hidden_", "intercept_visible_", "sigma_")
 
 @pytest.fixture(scope="module")
 def client():
-    cluster = distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None)
+    cluster = distributed.LocalCluster(
+        n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
+    )
     with distributed.Client(cluster) as client:
         yield client
     cluster.close()
@@ -47,7 +48,9 @@ def test_incremental_fits_a_dask_array_like_local_partial_fit(client):
 
 def test_lazy_transform_on_the_workers(client):
     X_dask = da.from_array(X, chunks=(300, 64))
-    incremental = dask_ml_wrappers.Incremental(GaussianBernoulliRBM(n_components=16, random_state=0))
+    incremental = dask_ml_wrappers.Incremental(
+        GaussianBernoulliRBM(n_components=16, random_state=0)
+    )
     incremental.fit(X_dask)
     H = incremental.transform(X_dask)
     assert isinstance(H, da.Array)
@@ -73,7 +76,9 @@ def test_loky_workers_get_their_share_of_the_cores():
     import os
 
     n_cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-    per_worker = joblib.Parallel(n_jobs=2)(joblib.delayed(_torch_threads_in_worker)(i) for i in range(2))
+    per_worker = joblib.Parallel(n_jobs=2)(
+        joblib.delayed(_torch_threads_in_worker)(i) for i in range(2)
+    )
     assert all(t <= max(1, n_cores // 2) for t in per_worker), per_worker
 
 
@@ -86,13 +91,19 @@ def test_parallel_grid_search_matches_the_sequential_one(client, backend):
         parallel = GridSearchCV(estimator, grid, cv=2, n_jobs=2).fit(X)
     # Workers compute with one torch thread, the sequential run with all: the
     # float sums differ in order, so the scores agree closely but not exactly.
-    assert_allclose(parallel.cv_results_["mean_test_score"], sequential.cv_results_["mean_test_score"], rtol=0.02)
+    assert_allclose(
+        parallel.cv_results_["mean_test_score"],
+        sequential.cv_results_["mean_test_score"],
+        rtol=0.02,
+    )
     assert parallel.best_params_ == sequential.best_params_ == {"n_components": 16}
 
 
 def test_the_dask_example_runs():
     example = Path(__file__).parent.parent / "examples" / "dask_incremental.py"
-    result = subprocess.run([sys.executable, str(example)], capture_output=True, text=True, timeout=300)
+    result = subprocess.run(
+        [sys.executable, str(example)], capture_output=True, text=True, timeout=300
+    )
     assert result.returncode == 0, result.stderr[-3000:]
     assert "best:" in result.stdout and "hidden representation: (20000, 64)" in result.stdout
 
@@ -103,7 +114,9 @@ def test_the_dask_example_runs():
 @pytest.fixture
 def fitted():
     rbm = GaussianBernoulliRBM(n_components=8, n_iter=2, sampler="pcd", random_state=0).fit(X)
-    rbm.log_partition("ais", n_chains=50, n_betas=200, random_state=3)  # a non-default log Z to keep
+    rbm.log_partition(
+        "ais", n_chains=50, n_betas=200, random_state=3
+    )  # a non-default log Z to keep
     return rbm
 
 

@@ -27,7 +27,7 @@ def V():
 
 
 def test_hidden_probs_match_reference(model, V):
-    W, b, c, sigma = model
+    W, _b, c, sigma = model
     p = as_params(*model)
     got = F.hidden_probs(torch.tensor(V), p.W, p.c, p.inv_var).numpy()
     assert_allclose(got, ref.hidden_probs(V, W, c, sigma), rtol=1e-12)
@@ -55,8 +55,10 @@ def test_visible_conditional_is_the_gaussian_of_the_energy(model):
     rng = np.random.RandomState(2)
     for h, mu in zip(H, mean):
         v1, v2 = rng.normal(size=(2, W.shape[1]))
-        energy_gap = ref.energy(v2, h[None], W, b, c, sigma) - ref.energy(v1, h[None], W, b, c, sigma)
-        log_normal = lambda v: -np.sum((v - mu) ** 2 / (2 * sigma**2))  # noqa: E731
+        energy_gap = ref.energy(v2, h[None], W, b, c, sigma) - ref.energy(
+            v1, h[None], W, b, c, sigma
+        )
+        log_normal = lambda v, mu=mu: -np.sum((v - mu) ** 2 / (2 * sigma**2))  # noqa: E731
         assert_allclose(-energy_gap[0], log_normal(v2) - log_normal(v1), rtol=1e-10)
 
 
@@ -80,7 +82,10 @@ def test_closed_form_gradients_match_autograd(model, learn_sigma, weight_decay):
     rng = np.random.RandomState(3)
     v_pos = torch.tensor(rng.normal(size=(7, 4)))
     v_neg = torch.tensor(rng.normal(size=(5, 4)))
-    leaves = [torch.tensor(a, requires_grad=True) for a in (model[0], model[1], model[2], np.log(model[3]))]
+    leaves = [
+        torch.tensor(a, requires_grad=True)
+        for a in (model[0], model[1], model[2], np.log(model[3]))
+    ]
     p = RBMParams(*leaves)
     loss = F.free_energy(v_pos, p).mean() - F.free_energy(v_neg, p).mean()
     loss = loss + 0.5 * weight_decay * (p.W**2).sum()
@@ -115,7 +120,9 @@ def test_sampled_hiddens_average_to_the_probabilities():
 def test_sampled_hiddens_are_the_float32_uniforms_compared_with_p(dtype):
     # The draws are exactly 0.0 and 1.0 in p's dtype, the same for a float32
     # and a float64 fit with one seed, and a NaN probability does not raise.
-    p = torch.rand(300, 7, generator=torch.Generator().manual_seed(1), dtype=torch.float64).to(dtype)
+    p = torch.rand(300, 7, generator=torch.Generator().manual_seed(1), dtype=torch.float64).to(
+        dtype
+    )
     p[0, 0] = float("nan")
     h = F.sample_hidden(p, torch.Generator().manual_seed(0))
     uniform = torch.rand(300, 7, generator=torch.Generator().manual_seed(0), dtype=torch.float32)
@@ -137,9 +144,11 @@ def test_gibbs_chain_with_zero_weights_samples_the_visible_gaussian():
     # With W = 0, v is independent of h: p(v) = N(b, sigma^2) whatever the start.
     b = torch.tensor([0.5, -1.0], dtype=torch.float64)
     sigma = torch.tensor([0.2, 2.0], dtype=torch.float64)
-    params = RBMParams(torch.zeros(3, 2, dtype=torch.float64), b, torch.zeros(3, dtype=torch.float64), sigma.log())
+    params = RBMParams(
+        torch.zeros(3, 2, dtype=torch.float64), b, torch.zeros(3, dtype=torch.float64), sigma.log()
+    )
     start = torch.full((20000, 3), 0.5, dtype=torch.float64)
-    v, p, first = F.gibbs_chain(start, params, 3, torch.Generator().manual_seed(0))
+    v, _, p, first = F.gibbs_chain(start, params, 3, torch.Generator().manual_seed(0))
     assert_allclose(v.mean(0).numpy(), b.numpy(), atol=0.05)
     assert_allclose(v.std(0).numpy(), sigma.numpy(), rtol=0.03)
     assert_allclose(p.numpy(), 0.5)
@@ -151,8 +160,12 @@ def test_tempered_step_at_beta_zero_samples_the_base_gaussian():
     params = as_params(W, b, c, sigma)
     v = torch.zeros(1, 20000, 2, dtype=torch.float64)
     out = F.tempered_gibbs_step(
-        v, torch.tensor([0.0], dtype=torch.float64), params, torch.Generator().manual_seed(0),
-        inv_var=params.inv_var, sigma=params.sigma,
+        v,
+        torch.tensor([0.0], dtype=torch.float64)[:, None, None],
+        params,
+        torch.Generator().manual_seed(0),
+        inv_var=params.inv_var,
+        sigma=params.sigma,
     )[0].numpy()
     assert_allclose(out.mean(0), b, atol=4 * sigma.max() / np.sqrt(20000))
     assert_allclose(out.std(0), sigma, rtol=0.03)
@@ -170,12 +183,19 @@ def test_swap_acceptance_follows_the_tempered_free_energies(monkeypatch):
     def F_at(beta, x):
         return ref.free_energy(x, beta * W, b, c, sigma)[0]
 
-    expected = min(1.0, np.exp(F_at(1.0, v[0]) + F_at(0.3, v[1]) - F_at(1.0, v[1]) - F_at(0.3, v[0])))
+    expected = min(
+        1.0, np.exp(F_at(1.0, v[0]) + F_at(0.3, v[1]) - F_at(1.0, v[1]) - F_at(0.3, v[0]))
+    )
     generator = torch.Generator().manual_seed(0)
     swaps = 0
     for _ in range(4000):
         out, accepted = F.swap_tempered_chains(
-            torch.tensor(v), torch.tensor(betas), params, generator, inv_var=params.inv_var, parity=0
+            torch.tensor(v),
+            torch.tensor(betas),
+            params,
+            generator,
+            inv_var=params.inv_var,
+            parity=0,
         )
         swapped = bool(np.allclose(out[0].numpy(), v[1]))
         assert accepted.shape == (1, 1) and bool(accepted[0, 0]) == swapped
@@ -188,7 +208,12 @@ def test_parallel_tempering_mixes_where_gibbs_does_not():
     # The bimodal 1-D model: 50 plain Gibbs steps from the base model leave
     # the chains in the wrong proportions; 50 steps of PT over 8 temperatures
     # reproduce the exact density.
-    W, b, c, sigma = np.array([[2.5], [-2.0]]), np.array([0.5]), np.array([-1.0, 0.5]), np.array([0.7])
+    W, b, c, sigma = (
+        np.array([[2.5], [-2.0]]),
+        np.array([0.5]),
+        np.array([-1.0, 0.5]),
+        np.array([0.7]),
+    )
     params = as_params(W, b, c, sigma)
     log_z = ref.log_partition(W, b, c, sigma)
     edges = np.linspace(-4, 7, 45)
@@ -203,7 +228,7 @@ def test_parallel_tempering_mixes_where_gibbs_does_not():
     exact_mean = np.sum(centres * expected)
     assert abs(chains[0, :, 0].mean().item() - exact_mean) < 0.03
     p0 = F.hidden_probs(start, params.W, params.c, params.inv_var)
-    gibbs, _, _ = F.gibbs_chain(p0, params, 50, generator)
+    gibbs, _, _, _ = F.gibbs_chain(p0, params, 50, generator)
     assert abs(gibbs[:, 0].mean().item() - exact_mean) > 0.1
 
 
@@ -227,7 +252,13 @@ def test_langevin_with_zero_weights_has_the_visible_variance(adjust):
     step = 0.4
     start = torch.zeros(20000, 3, dtype=torch.float64)
     v, _ = F.gibbs_langevin_chain(
-        start, params, 40, torch.Generator().manual_seed(0), n_langevin_steps=5, step_size=step, adjust=adjust
+        start,
+        params,
+        40,
+        torch.Generator().manual_seed(0),
+        n_langevin_steps=5,
+        step_size=step,
+        adjust=adjust,
     )
     expected_var = sigma**2 if adjust else sigma**2 / (1 - step / 2)
     assert_allclose(v.var(dim=0).numpy(), expected_var, rtol=0.04)
@@ -252,6 +283,10 @@ def test_mala_leaves_a_gaussian_invariant_even_with_large_steps():
     # rejects what it must and keeps sigma^2.
     sigma = torch.tensor([0.5, 2.0], dtype=torch.float64)
     mean = torch.tensor([[1.0, -1.0]], dtype=torch.float64).expand(20000, -1)
-    start = mean + sigma * torch.randn(20000, 2, dtype=torch.float64, generator=torch.Generator().manual_seed(1))
-    v = F.langevin_visible(start, mean, sigma, 30, 1.9, torch.Generator().manual_seed(0), adjust=True)
+    start = mean + sigma * torch.randn(
+        20000, 2, dtype=torch.float64, generator=torch.Generator().manual_seed(1)
+    )
+    v = F.langevin_visible(
+        start, mean, sigma, 30, 1.9, torch.Generator().manual_seed(0), adjust=True
+    )
     assert_allclose(v.var(dim=0).numpy(), sigma.numpy() ** 2, rtol=0.05)

@@ -10,6 +10,7 @@ from sklearn.datasets import load_digits
 from sklearn_grbm import GaussianBernoulliRBM
 from sklearn_grbm._functional import RBMParams
 from sklearn_grbm._likelihood import (
+    choose_method,
     exact_is_affordable,
     log_mean_exp_with_stderr,
     log_partition_ais,
@@ -85,10 +86,18 @@ def test_score_samples_uses_exact_partition_for_small_models():
 
 
 def test_exact_threshold_follows_the_cost():
+    # auto enumerates while 2^M M D <= 4e9; an explicit "exact" up to 30 units.
     assert exact_is_affordable(18, 784)
     assert not exact_is_affordable(20, 784)
-    assert exact_is_affordable(20, 64)
-    assert not exact_is_affordable(21, 1)
+    assert exact_is_affordable(20, 64) and exact_is_affordable(21, 64)
+    assert not exact_is_affordable(22, 64)
+    assert exact_is_affordable(25, 1) and not exact_is_affordable(28, 1)
+    assert choose_method("auto", 21, 64) == "exact" and choose_method("auto", 22, 64) == "ais"
+    assert choose_method("exact", 30, 784) == "exact"
+    with pytest.raises(ValueError, match="above 30"):
+        choose_method("exact", 31, 2)
+    with pytest.raises(ValueError, match="method must be"):
+        choose_method("enumerate", 3, 2)
 
 
 @pytest.fixture(scope="module")
@@ -98,7 +107,7 @@ def digits():
 
 @pytest.mark.parametrize("n_components", [12, 16, 20])
 def test_ais_agrees_with_exact_on_trained_models(digits, n_components):
-    # Default settings, trained models: every run within 0.1 nats, the mean
+    # Default settings, trained models: every run within 0.15 nats, the mean
     # error (the bias) under 0.05, and the reported standard error honest.
     rbm = GaussianBernoulliRBM(
         n_components=n_components, n_iter=20, learning_rate=1e-2, random_state=0
@@ -107,7 +116,7 @@ def test_ais_agrees_with_exact_on_trained_models(digits, n_components):
     estimates = [rbm.log_partition("ais", random_state=seed) for seed in range(4)]
     errors = np.array([e.value - exact for e in estimates])
     stderr = np.array([e.stderr for e in estimates])
-    assert np.all(np.abs(errors) < 0.1), errors
+    assert np.all(np.abs(errors) < 0.15), errors
     assert abs(errors.mean()) < 0.05, errors
     assert np.all(np.abs(errors) < 4 * stderr + 0.02), (errors, stderr)
 
@@ -116,7 +125,9 @@ def test_ais_agrees_with_integration_for_a_2d_model_with_many_hidden_units():
     rng = np.random.RandomState(0)
     centres = np.array([[-3.0, -3.0], [3.0, -3.0], [0.0, 3.0]])
     X = centres[rng.randint(3, size=3000)] + rng.normal(size=(3000, 2))
-    rbm = GaussianBernoulliRBM(n_components=64, n_iter=20, learning_rate=1e-2, random_state=0).fit(X)
+    rbm = GaussianBernoulliRBM(n_components=64, n_iter=20, learning_rate=1e-2, random_state=0).fit(
+        X
+    )
     axis = np.linspace(-30, 30, 1501)
     grid = np.stack(np.meshgrid(axis, axis, indexing="ij"), axis=-1).reshape(-1, 2)
     minus_F = -rbm.free_energy(grid).reshape(axis.size, axis.size)
@@ -170,12 +181,16 @@ def test_default_ais_doubles_its_temperatures_until_the_error_is_small(monkeypat
 
 def test_default_ais_is_the_100_chain_run_when_that_is_precise():
     rbm = fitted_with(*ref.random_model(6, 3, seed=1, scale=0.1))
-    assert rbm.log_partition("ais", random_state=0) == rbm.log_partition("ais", n_chains=100, random_state=0)
+    assert rbm.log_partition("ais", random_state=0) == rbm.log_partition(
+        "ais", n_chains=100, random_state=0
+    )
 
 
 def test_ais_is_exact_for_zero_weights():
     W, b, c, sigma = ref.random_model(30, 4, seed=7, scale=0.0)
-    got = log_partition_ais(torch_params(W, b, c, sigma), torch.Generator().manual_seed(0), n_betas=10)
+    got = log_partition_ais(
+        torch_params(W, b, c, sigma), torch.Generator().manual_seed(0), n_betas=10
+    )
     # With W = 0 the hidden units are free: log Z = Gaussian constant + sum softplus(c).
     closed_form = 2 * np.log(2 * np.pi) + np.log(sigma).sum() + np.logaddexp(0, c).sum()
     assert_allclose(got.value, closed_form, rtol=1e-12)
@@ -217,7 +232,10 @@ def test_log_partition_methods_and_their_use_by_score_samples(digits):
     assert precise.method == "ais" and abs(precise.value - exact.value) < 4 * precise.stderr + 0.05
     # score_samples now uses the AIS value just computed.
     assert_allclose(rbm.score_samples(digits[:5]), -rbm.free_energy(digits[:5]) - precise.value)
-    assert rbm.log_partition("ais", random_state=1).value == rbm.log_partition("ais", random_state=1).value
+    assert (
+        rbm.log_partition("ais", random_state=1).value
+        == rbm.log_partition("ais", random_state=1).value
+    )
     for bad in (dict(method="bogus"), dict(n_chains=1), dict(n_betas=0)):
         with pytest.raises(ValueError, match=next(iter(bad))):
             rbm.log_partition(**bad)

@@ -96,13 +96,18 @@ def test_fused_adam_matches_the_unfused_rule(monkeypatch, dtype, rtol):
         state = _optim.init_state("adam", params)
         grad_rng = np.random.RandomState(4)
         for _ in range(7):
-            grads = {k: torch.tensor(grad_rng.normal(size=v.shape), dtype=dtype) for k, v in start.items()}
+            grads = {
+                k: torch.tensor(grad_rng.normal(size=v.shape), dtype=dtype)
+                for k, v in start.items()
+            }
             _optim.step(state, params, grads, learning_rate=0.01, learning_rates={"c": 0.002})
         runs.append((params, state))
     (fused, fused_state), (plain, plain_state) = runs
     for k in start:
         assert_allclose(fused[k].numpy(), plain[k].numpy(), rtol=rtol)
-        assert_allclose(fused_state[k]["exp_avg_sq"].numpy(), plain_state[k]["exp_avg_sq"].numpy(), rtol=rtol)
+        assert_allclose(
+            fused_state[k]["exp_avg_sq"].numpy(), plain_state[k]["exp_avg_sq"].numpy(), rtol=rtol
+        )
     assert fused_state["step"] == plain_state["step"] == 7
 
 

@@ -1,6 +1,5 @@
 import matplotlib
 import numpy as np
-import pytest
 
 from sklearn_grbm import plotting
 

@@ -33,7 +33,9 @@ def test_default_model_with_250_hidden_units_on_fashion_mnist_shaped_data(patche
 def test_grid_search_prefers_more_hidden_units_on_patches(patches):
     X, _ = patches
     search = GridSearchCV(
-        GaussianBernoulliRBM(n_iter=5, learn_sigma=False, random_state=0), {"n_components": [10, 100]}, cv=3
+        GaussianBernoulliRBM(n_iter=5, standardize=False, learn_sigma=False, random_state=0),
+        {"n_components": [10, 100]},
+        cv=3,
     ).fit(X)
     assert search.best_params_ == {"n_components": 100}
     scores = search.cv_results_["mean_test_score"]
@@ -45,7 +47,9 @@ def test_pipeline_features_beat_raw_pixels_on_digits():
     raw = cross_val_score(LogisticRegression(max_iter=5000), X, y, cv=3).mean()
     pipeline = make_pipeline(
         StandardScaler(),
-        GaussianBernoulliRBM(n_components=256, n_iter=40, learning_rate=3e-3, batch_size=32, random_state=0),
+        GaussianBernoulliRBM(
+            n_components=256, n_iter=40, learning_rate=3e-3, batch_size=32, random_state=0
+        ),
         LogisticRegression(max_iter=2000),
     )
     with_rbm = cross_val_score(pipeline, X, y, cv=3).mean()
@@ -60,7 +64,12 @@ def test_learned_sigma_approaches_the_true_density():
     truth = norm.logpdf(X_test, mean, std).sum(axis=1).mean()
     params = dict(n_components=3, learning_rate=1e-2, n_iter=30, random_state=0)
     learned = GaussianBernoulliRBM(**params).fit(X_train).score_samples(X_test).mean()
-    fixed = GaussianBernoulliRBM(learn_sigma=False, sigma=1.0, **params).fit(X_train).score_samples(X_test).mean()
+    fixed = (
+        GaussianBernoulliRBM(standardize=False, learn_sigma=False, sigma=1.0, **params)
+        .fit(X_train)
+        .score_samples(X_test)
+        .mean()
+    )
     assert learned > truth - 0.05, (learned, truth)
     assert fixed < learned - 1.0, (fixed, learned)
 
@@ -83,7 +92,9 @@ def test_recipe_reaches_the_best_4_unit_grbm_on_2d_ica(seed):
 def test_recipe_fits_three_separated_gaussians():
     X_train = toy_densities.three_gaussians(20000, 3)
     X_test = toy_densities.three_gaussians(20000, 4)
-    rbm = GaussianBernoulliRBM(n_components=64, n_iter=30, random_state=3, **toy_densities.MODES_RECIPE)
+    rbm = GaussianBernoulliRBM(
+        n_components=64, n_iter=30, random_state=3, **toy_densities.MODES_RECIPE
+    )
     rbm.fit(X_train)
     nll = -toy_densities.grid_log_likelihood(rbm, X_test)
     optimum = -toy_densities.true_log_density_three_gaussians(X_test).mean()

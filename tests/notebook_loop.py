@@ -3,7 +3,7 @@
 Only the data loading differs: a ``TensorDataset`` over the given array stands
 in for torchvision's FashionMNIST, behind the same per-item ``DataLoader``
 (batch 128, shuffle, drop_last). This is the baseline that sklearn-grbm is
-measured against, in the benchmarks and in tests/test_notebook_parity.py.
+measured against, in tests/test_notebook_parity.py and in the benchmarks, which import it from here.
 """
 
 import torch

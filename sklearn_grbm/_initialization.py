@@ -1,0 +1,146 @@
+"""Where training starts: the sigma floor, the initial weights and biases.
+
+Everything here is in training coordinates (see ``_scaling``) and NumPy
+float64; the estimator casts to the data's dtype.
+"""
+
+import math
+
+import numpy as np
+
+from ._random import seed_from
+from ._scaling import (
+    Scaling,
+    column_scales,
+    column_statistics,
+    combine_statistics,
+    overall_scale,
+    to_training_units,
+)
+
+#: sigma never falls below this fraction of its column's scale: the column's
+#: standard deviation when standardising, else the root-mean-square column
+#: standard deviation (of the first data the model was fitted on).
+SIGMA_FLOOR_FRACTION = 1e-2
+
+#: ``hidden_bias_init="anchored"``: log of each one-hidden-unit component's
+#: initial weight relative to the all-off component's.
+ANCHOR_RATIO_LOG = math.log(0.01)
+
+#: The names of the trained parameters, in RBMParams' order.
+PARAMETERS = ("W", "b", "c", "log_sigma")
+
+
+def sigma_floor(std, largest):
+    """The floor of sigma without standardising, in the data's units, tied to
+    its scale (never zero)."""
+    return SIGMA_FLOOR_FRACTION * overall_scale(std, largest)
+
+
+def initial_weights(init, scale, n_components, n_features, random_state):
+    """Initial W of shape (n_components, n_features).
+
+    ``"normal"``: i.i.d. Normal(0, scale^2) entries. ``"orthogonal"``: rows
+    that come in opposite pairs of random orthonormal directions, each of the
+    norm ``scale * sqrt(n_features)`` that normal rows have on average. An
+    array is used as given (a copy).
+    """
+    if not isinstance(init, str):
+        return np.array(init, dtype=np.float64)
+    if init == "normal":
+        return random_state.normal(0.0, scale, (n_components, n_features))
+    blocks = []
+    while sum(len(block) for block in blocks) < n_components:
+        Q, R = np.linalg.qr(random_state.normal(size=(n_features, n_features)))
+        Q *= np.where(np.diag(R) < 0, -1.0, 1.0)  # uniform (Haar) rotation
+        blocks.append(np.stack([Q.T, -Q.T], axis=1).reshape(2 * n_features, n_features))
+    return np.concatenate(blocks)[:n_components] * (scale * math.sqrt(n_features))
+
+
+def anchored_hidden_biases(W, b, sigma):
+    """``c`` that puts each one-hidden-unit component at ``exp(ANCHOR_RATIO_LOG)``
+    of the weight of the all-off component (Melchior, Wang and Wiskott)."""
+    return ANCHOR_RATIO_LOG - (np.sum(W**2 / sigma**2, axis=1) + 2.0 * W @ (b / sigma**2)) / 2.0
+
+
+def _scaling_and_floor(statistics, standardize, n_features):
+    _, mean, std, largest = statistics
+    if standardize:
+        scaling = Scaling(mean, column_scales(std, largest))
+        return scaling, SIGMA_FLOOR_FRACTION * scaling.scale
+    return Scaling.identity(n_features), np.full(n_features, sigma_floor(std, largest))
+
+
+def initial_state(
+    X,
+    *,
+    n_components,
+    weight_init,
+    weight_scale,
+    hidden_bias_init,
+    standardize,
+    sigma,
+    random_state,
+):
+    """The training state of a fresh fit: the parameters in training
+    coordinates (in X's dtype), the column statistics, the scaling and the
+    sigma floor. ``random_state`` is a RandomState, from which the weights and
+    then the fit's seed are drawn.
+    """
+    n_features = X.shape[1]
+    statistics = (X.shape[0], *column_statistics(X))
+    scaling, floor = _scaling_and_floor(statistics, standardize, n_features)
+    W = initial_weights(weight_init, weight_scale, n_components, n_features, random_state)
+    if W.shape != (n_components, n_features):
+        raise ValueError(
+            f"weight_init has shape {W.shape}, but the model needs "
+            f"(n_components, n_features) = ({n_components}, {n_features})"
+        )
+    if not isinstance(weight_init, str):
+        W = W / scaling.scale  # given in the data's units
+    log_sigma = np.full(n_features, math.log(sigma))
+    b = np.zeros(n_features)
+    c = np.zeros(n_components)
+    if hidden_bias_init == "anchored":
+        c = anchored_hidden_biases(W, b, np.exp(log_sigma))
+    return {
+        "params": {
+            name: value.astype(X.dtype) for name, value in zip(PARAMETERS, (W, b, c, log_sigma))
+        },
+        "optimizer": None,
+        "chains": None,
+        "seed": seed_from(random_state),
+        "statistics": statistics,
+        "standardize": bool(standardize),
+        # plain arrays, so that pickle and skops carry them as data
+        "scaling": tuple(scaling),
+        "sigma_floor": floor,
+    }
+
+
+def with_more_rows(state, X):
+    """The state after ``partial_fit`` sees the rows X: the column statistics
+    of every row seen so far (as ``StandardScaler.partial_fit`` keeps them),
+    and the scaling and sigma floor they give. The parameters, Adam's moments
+    and the persistent chains stay as they are in training coordinates, so
+    the model in the data's units follows the statistics (an early chunk's
+    spread does not stay the model's). When the statistics do not move (the
+    same rows again), nothing changes, bit for bit."""
+    statistics = combine_statistics(state["statistics"], (X.shape[0], *column_statistics(X)))
+    old = Scaling(*state["scaling"])
+    new, floor = _scaling_and_floor(statistics, state["standardize"], X.shape[1])
+    state = dict(state, statistics=statistics)
+    if np.allclose(new.shift, old.shift, rtol=1e-9, atol=0) and np.allclose(
+        new.scale, old.scale, rtol=1e-9, atol=0
+    ):
+        return state
+    return dict(state, scaling=tuple(new), sigma_floor=floor)
+
+
+def from_attributes(state, W, b, c, sigma):
+    """``state`` with the parameters given in the data's units (fitted
+    attributes set by hand), in its training coordinates, and a fresh optimizer."""
+    public = (np.asarray(a, dtype=np.float64) for a in (W, b, c, np.log(sigma)))
+    mapped = to_training_units(*public, state["scaling"])
+    params = {name: value.astype(W.dtype) for name, value in zip(PARAMETERS, mapped)}
+    return dict(state, params=params, optimizer=None)

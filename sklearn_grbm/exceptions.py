@@ -1,0 +1,33 @@
+"""The package's own exceptions and warnings."""
+
+
+class DivergenceError(FloatingPointError, ValueError, RuntimeError):
+    """Training produced non-finite parameters (the learning rate is too large).
+
+    A subclass of ``FloatingPointError``, ``ValueError`` and ``RuntimeError`` so
+    that any of them catches it. The model is left as it was before the call.
+    """
+
+    @classmethod
+    def in_epoch(cls, epoch, learning_rate):
+        return cls(
+            f"Training diverged: the parameters became non-finite (NaN or inf) in epoch "
+            f"{epoch}. Try a smaller learning_rate (now {learning_rate:g}), or "
+            f"standardize=True. The model was left as it was before this call."
+        )
+
+
+class DeviceWarning(UserWarning):
+    """A requested device or dtype was not available and another was used.
+
+    Raised when a model fitted on a GPU computes on the CPU of a machine
+    without one, or when float64 data is computed in float32 on Apple's MPS.
+    """
+
+
+class FitQualityWarning(UserWarning):
+    """A fit finished but the model it trained looks degenerate.
+
+    The message names the symptom (for instance most visible standard
+    deviations pressed against their floor) and what to try.
+    """

@@ -1,0 +1,122 @@
+"""Where training starts: initial weights, biases and sigma, and the sigma floor."""
+
+import numpy as np
+import pytest
+from numpy.testing import assert_allclose, assert_array_equal
+from sklearn.datasets import load_digits
+
+from sklearn_grbm import GaussianBernoulliRBM
+
+Xdigits = load_digits().data / 16.0
+
+
+def small(**params):
+    defaults = dict(n_components=16, batch_size=20, n_iter=5, random_state=42)
+    defaults.update(params)
+    return GaussianBernoulliRBM(**defaults)
+
+
+def test_initialisation_is_the_notebooks():
+    rbm = GaussianBernoulliRBM(n_components=300, n_iter=0, standardize=False, random_state=0).fit(
+        Xdigits
+    )
+    assert_allclose(rbm.components_.std(), 0.01, rtol=0.02)
+    assert_array_equal(rbm.intercept_hidden_, 0)
+    assert_array_equal(rbm.intercept_visible_, 0)
+    assert_array_equal(rbm.sigma_, 1.0)
+
+
+def test_anchored_hidden_biases_put_each_component_at_one_percent():
+    # In the mixture-of-Gaussians view, the component with only hidden unit j
+    # on has log weight c_j + sum_i ((b_i + W_ji)^2 - b_i^2) / (2 sigma_i^2)
+    # relative to the all-off anchor; the anchored init makes it log(0.01).
+    rbm = GaussianBernoulliRBM(
+        n_components=7,
+        n_iter=0,
+        weight_scale=0.5,
+        hidden_bias_init="anchored",
+        sigma=0.8,
+        standardize=False,
+        random_state=0,
+    ).fit(Xdigits)
+    W, b, c, sigma = rbm.components_, rbm.intercept_visible_, rbm.intercept_hidden_, rbm.sigma_
+    log_weights = c + np.sum(((b + W) ** 2 - b**2) / (2 * sigma**2), axis=1)
+    assert_allclose(log_weights, np.log(0.01), rtol=1e-10)
+    assert_allclose(W.std(), 0.5, rtol=0.05)
+
+
+def test_orthogonal_init_spreads_opposite_pairs_of_orthonormal_directions():
+    n_features, scale = 4, 0.3
+    rbm = GaussianBernoulliRBM(
+        n_components=11,
+        n_iter=0,
+        weight_init="orthogonal",
+        weight_scale=scale,
+        standardize=False,
+        random_state=0,
+    ).fit(Xdigits[:, :n_features] + np.arange(n_features))
+    W = rbm.components_ / (scale * np.sqrt(n_features))
+    assert_allclose(np.linalg.norm(W, axis=1), 1.0, rtol=1e-12)
+    assert_allclose(W[0::2][:5], -W[1::2][:5], rtol=1e-12)  # pairs +q, -q
+    first_basis, second_basis = W[0:8:2], W[8:11:2]
+    assert_allclose(first_basis @ first_basis.T, np.eye(4), atol=1e-12)
+    assert_allclose(second_basis @ second_basis.T, np.eye(2), atol=1e-12)
+    assert not np.allclose(np.abs(first_basis[:2]), np.abs(second_basis))  # a fresh basis
+    other = GaussianBernoulliRBM(
+        n_components=11, n_iter=0, weight_init="orthogonal", weight_scale=scale, random_state=1
+    ).fit(Xdigits[:, :n_features])
+    assert not np.allclose(other.components_, rbm.components_)
+
+
+def test_sigma_cannot_collapse_on_constant_or_quantised_columns():
+    X = load_digits().data  # integers 0..16, several columns always 0
+    constant = X.std(axis=0) == 0
+    assert constant.any()
+    rbm = GaussianBernoulliRBM(n_components=32, n_iter=30, learning_rate=1e-2, random_state=0)
+    rbm.fit(X)
+    # Standardised: 1% of each column's spread; constant columns take the
+    # others' root-mean-square spread.
+    std = X.std(axis=0)
+    scale = np.where(constant, np.sqrt(np.mean(std[~constant] ** 2)), std)
+    assert_allclose(rbm.sigma_floor_, 0.01 * scale, rtol=1e-12)
+    assert np.all(rbm.sigma_ >= rbm.sigma_floor_ * (1 - 1e-6))
+    for out in (rbm.score_samples(X), rbm.transform(X), rbm.reconstruct(X)):
+        assert np.isfinite(out).all()
+    # In the data's units: one floor, 1% of the root-mean-square spread.
+    raw = GaussianBernoulliRBM(
+        n_components=32, n_iter=30, learning_rate=1e-2, standardize=False, random_state=0
+    ).fit(X)
+    expected_floor = 0.01 * np.sqrt(np.mean(X.var(axis=0)))
+    assert_allclose(raw.sigma_floor_, np.full(64, expected_floor))
+    assert np.all(raw.sigma_ >= expected_floor * (1 - 1e-12))
+    assert np.allclose(raw.sigma_[constant], expected_floor)
+
+
+def test_all_constant_data_trains_without_nan():
+    X = np.full((50, 3), 7.0)
+    for standardize in (True, False):
+        rbm = GaussianBernoulliRBM(
+            n_components=2, n_iter=20, learning_rate=0.05, standardize=standardize, random_state=0
+        ).fit(X)
+        assert np.all(rbm.sigma_floor_ > 0) and np.all(rbm.sigma_ >= rbm.sigma_floor_ * (1 - 1e-6))
+        assert np.isfinite(rbm.score_samples(X)).all()
+
+
+def test_standardised_start_is_the_diagonal_gaussian_of_the_data():
+    X = Xdigits * 3.0 + 10.0
+    rbm = GaussianBernoulliRBM(n_components=300, n_iter=0, random_state=0).fit(X)
+    std = X.std(axis=0)
+    constant = std == 0
+    scale = np.where(constant, np.sqrt(np.mean(std[~constant] ** 2)), std)
+    assert_allclose(rbm.intercept_visible_, X.mean(axis=0) + 0 * scale, atol=1e-6)
+    assert_allclose(rbm.sigma_, scale, rtol=1e-12)
+    # W ~ Normal(0, 0.01^2) in standardised units: column i scaled by its spread.
+    assert_allclose((rbm.components_ / scale).std(), 0.01, rtol=0.02)
+
+
+def test_weight_init_array_starts_from_the_given_weights():
+    W = np.random.RandomState(0).normal(size=(5, 64))
+    rbm = GaussianBernoulliRBM(n_components=5, n_iter=0, weight_init=W).fit(Xdigits)
+    assert_allclose(rbm.components_, W, rtol=1e-12)
+    with pytest.raises(ValueError, match="weight_init has shape"):
+        GaussianBernoulliRBM(n_components=4, n_iter=0, weight_init=W).fit(Xdigits)

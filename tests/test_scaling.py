@@ -1,0 +1,111 @@
+"""Column statistics and the exact map of the parameters between training
+coordinates and the data's units (``standardize=True``)."""
+
+import numpy as np
+import pytest
+from numpy.testing import assert_allclose
+
+from sklearn_grbm import GaussianBernoulliRBM, _scaling
+from sklearn_grbm._initialization import sigma_floor
+from sklearn_grbm._scaling import (
+    Scaling,
+    column_statistics,
+    combine_statistics,
+    to_data_units,
+    to_training_units,
+)
+
+from . import reference as ref
+
+
+def test_chunked_column_statistics_match_the_direct_formulas(monkeypatch):
+    X = np.random.RandomState(0).normal(size=(1000, 7)) * np.arange(1, 8) - 3
+    monkeypatch.setattr(_scaling, "CHUNK_ELEMENTS", 4 * 7 * 33)  # chunks of 33 rows
+    mean, std, largest = column_statistics(X)
+    assert_allclose(mean, X.mean(axis=0), rtol=1e-12)
+    assert_allclose(std, X.std(axis=0), rtol=1e-12)
+    assert_allclose(largest, np.abs(X).max(axis=0), rtol=1e-12)
+    assert_allclose(sigma_floor(std, largest), 0.01 * np.sqrt(np.mean(X.var(axis=0))), rtol=1e-12)
+
+
+def test_float32_statistics_match_the_float64_formulas(monkeypatch):
+    # float32 chunks are reduced in float32 (fast); the result must still
+    # agree with the float64 computation, also far from the origin.
+    X = (np.random.RandomState(1).normal(size=(5000, 9)) * np.arange(1, 10) + 50).astype(np.float32)
+    monkeypatch.setattr(_scaling, "CHUNK_ELEMENTS", 4 * 9 * 700)
+    mean, std, _ = column_statistics(X)
+    X64 = X.astype(np.float64)
+    assert_allclose(mean, X64.mean(axis=0), rtol=1e-6)
+    assert_allclose(std, X64.std(axis=0), rtol=1e-5)
+
+
+def test_parameter_map_keeps_the_model_and_shifts_log_likelihoods():
+    # SPEC's formulas in float64: the model (W', b', c', sigma') on
+    # v' = (v - shift) / scale is, on v, the mapped model, with
+    # log p(v) = log p'(v') - sum(log scale).
+    rng = np.random.RandomState(0)
+    W, b, c, sigma = ref.random_model(5, 4, seed=3, scale=0.7)
+    scaling = Scaling(rng.normal(size=4) * 10, np.exp(rng.normal(size=4)))
+    W2, b2, c2, log_sigma2 = to_data_units(W, b, c, np.log(sigma), scaling)
+    V = rng.normal(size=(50, 4))
+    V_data = scaling.shift + scaling.scale * V
+    expected = ref.log_likelihood(V, W, b, c, sigma) - np.sum(np.log(scaling.scale))
+    assert_allclose(
+        ref.log_likelihood(V_data, W2, b2, c2, np.exp(log_sigma2)), expected, rtol=1e-10
+    )
+    assert_allclose(
+        ref.hidden_probs(V_data, W2, c2, np.exp(log_sigma2)), ref.hidden_probs(V, W, c, sigma)
+    )
+    back = to_training_units(W2, b2, c2, log_sigma2, scaling)
+    for got, want in zip(back, (W, b, c, np.log(sigma))):
+        assert_allclose(got, want, rtol=1e-10, atol=1e-12)
+
+
+@pytest.mark.parametrize("sampler", ["cd", "pcd"])
+def test_the_fit_does_not_depend_on_the_units(sampler):
+    # Fitting a * X + t (per-column a > 0) gives the same model in other units:
+    # the same hidden features and log-likelihoods shifted by -sum(log a).
+    X = np.random.RandomState(0).standard_t(4, size=(600, 5)) @ np.random.RandomState(1).normal(
+        size=(5, 5)
+    )
+    a, t = np.array([1e-3, 1.0, 50.0, 2e3, 0.2]), np.array([5.0, -1e3, 0.0, 1e5, 3.0])
+    params = dict(n_components=6, n_iter=5, sampler=sampler, random_state=0)
+    model = GaussianBernoulliRBM(**params).fit(X)
+    moved = GaussianBernoulliRBM(**params).fit(a * X + t)
+    assert_allclose(moved.transform(a * X + t), model.transform(X), rtol=1e-6, atol=1e-9)
+    assert_allclose(
+        moved.score_samples(a * X + t), model.score_samples(X) - np.sum(np.log(a)), rtol=1e-6
+    )
+    assert_allclose(moved.sigma_, a * model.sigma_, rtol=1e-6)
+    assert_allclose(
+        moved.reconstruct(a * X + t), a * model.reconstruct(X) + t, rtol=1e-6, atol=1e-6
+    )
+
+
+def test_combined_statistics_are_those_of_all_rows():
+    rng = np.random.RandomState(2)
+    parts = [rng.normal(size=(n, 3)) * [1.0, 5.0, 0.1] + [0.0, 3.0, -2.0] for n in (7, 50, 1)]
+    combined = (len(parts[0]), *column_statistics(parts[0]))
+    for part in parts[1:]:
+        combined = combine_statistics(combined, (len(part), *column_statistics(part)))
+    X = np.concatenate(parts)
+    assert combined[0] == len(X)
+    assert_allclose(combined[1], X.mean(axis=0), rtol=1e-12)
+    assert_allclose(combined[2], X.std(axis=0), rtol=1e-12)
+    assert_allclose(combined[3], np.abs(X).max(axis=0))
+
+
+def test_partial_fit_standardises_with_the_statistics_of_every_row_seen():
+    X = np.random.RandomState(0).normal(size=(900, 4)) * [1.0, 10.0, 0.01, 3.0] + 5.0
+    X[:300, 0] = 0.0  # the first chunk alone has a constant column
+    model = GaussianBernoulliRBM(n_components=3, random_state=0)
+    for chunk in np.split(X, 3):
+        model.partial_fit(chunk)
+    shift, scale = model._training_state["scaling"]
+    assert_allclose(shift, X.mean(axis=0), rtol=1e-10)
+    assert_allclose(scale, X.std(axis=0), rtol=1e-10)
+    assert_allclose(model.sigma_floor_, 0.01 * X.std(axis=0), rtol=1e-10)
+    # The same rows again move nothing: partial_fit on X repeats fit's epochs.
+    fitted = GaussianBernoulliRBM(n_components=3, n_iter=2, random_state=0).fit(X)
+    stepped = GaussianBernoulliRBM(n_components=3, random_state=0).partial_fit(X).partial_fit(X)
+    np.testing.assert_array_equal(fitted.components_, stepped.components_)

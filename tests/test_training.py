@@ -1,0 +1,276 @@
+"""Training: the sampler table, one random stream, optimizers and the training record."""
+
+import pickle
+import warnings
+
+import numpy as np
+import pytest
+from numpy.testing import assert_allclose, assert_array_equal
+from sklearn.datasets import load_digits
+
+from sklearn_grbm import GaussianBernoulliRBM
+
+Xdigits = load_digits().data / 16.0
+
+
+def small(**params):
+    defaults = dict(n_components=16, batch_size=20, n_iter=5, random_state=42)
+    defaults.update(params)
+    return GaussianBernoulliRBM(**defaults)
+
+
+def test_tempered_chains_persist_and_reset_with_the_sampler():
+    X = Xdigits[:200]
+    rbm = small(sampler="pt", n_temperatures=4).fit(X)
+
+    def chains():
+        return rbm._training_state["chains"]
+
+    assert chains().shape == (4, 20, 64)
+    rbm.partial_fit(X)
+    assert chains().shape == (4, 20, 64)
+    rbm.set_params(sampler="pcd").partial_fit(X)
+    assert chains().shape == (20, 64)
+    rbm.set_params(sampler="pt", n_temperatures=3).partial_fit(X)
+    assert chains().shape == (3, 20, 64)
+    rbm.set_params(sampler="cd").partial_fit(X)
+    assert chains() is None
+
+
+def test_partial_fit_carries_optimizer_and_chains():
+    X = Xdigits[:200]
+    rbm = small(sampler="pcd")
+    rbm.partial_fit(X)
+    state = rbm._training_state
+    step, chains = state["optimizer"]["step"], state["chains"].copy()
+    assert step == 10 and chains.shape == (20, 64)
+    rbm.partial_fit(X)
+    assert rbm._training_state["optimizer"]["step"] == 20
+    assert not np.array_equal(rbm._training_state["chains"], chains)
+    # Refitting starts over.
+    rbm.fit(X)
+    assert rbm._training_state["optimizer"]["step"] == 50 and rbm.n_iter_ == 5
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        dict(sampler="pcd"),
+        dict(sampler="cd", n_gibbs_steps=3),
+        dict(sampler="pcd", n_gibbs_steps=2),
+        dict(sampler="pt", n_temperatures=5),
+        dict(sampler="langevin", n_langevin_steps=5, langevin_step_size=0.3),
+        dict(optimizer="sgd", learning_rate=1e-3),
+        dict(learn_sigma=False, sigma=0.5),
+    ],
+)
+def test_every_training_recipe_learns(params):
+    untrained = small(n_components=12, n_iter=0).set_params(**params).fit(Xdigits)
+    rbm = small(n_components=12, n_iter=10, batch_size=64, learning_rate=1e-2)
+    rbm.set_params(**params).fit(Xdigits)
+    # The untrained model is the diagonal Gaussian of the data: beat it.
+    assert rbm.score_samples(Xdigits).mean() > untrained.score_samples(Xdigits).mean() + 1
+
+
+def test_fixed_sigma_stays_fixed():
+    rbm = small(standardize=False, learn_sigma=False, sigma=0.3).fit(Xdigits)
+    assert_array_equal(rbm.sigma_, np.full(64, 0.3))
+    # Standardised: sigma is fixed at 0.3 column standard deviations.
+    scaled = small(learn_sigma=False, sigma=0.3).fit(Xdigits)
+    # Constant columns (digits has three) take the others' root-mean-square spread.
+    std = Xdigits.std(axis=0)
+    scale = np.where(std > 0, std, np.sqrt(np.mean(std[std > 0] ** 2)))
+    assert_allclose(scaled.sigma_, 0.3 * scale, rtol=1e-12)
+
+
+def test_weight_decay_is_an_l2_penalty_on_W_only():
+    # One SGD step on one minibatch, same seed: the decayed model differs by
+    # exactly -lr * weight_decay * W_init in W, and nowhere else.
+    X = Xdigits[:50]
+    one_step = dict(
+        batch_size=50, n_iter=1, optimizer="sgd", momentum=0.0, learning_rate=0.1, standardize=False
+    )
+    W_init = small(n_iter=0, standardize=False).fit(X).components_
+    free = small(**one_step).fit(X)
+    decayed = small(weight_decay=0.5, **one_step).fit(X)
+    assert_allclose(decayed.components_ - free.components_, -0.1 * 0.5 * W_init, atol=1e-12)
+    for name in ("intercept_hidden_", "intercept_visible_", "sigma_"):
+        assert_array_equal(getattr(decayed, name), getattr(free, name))
+
+
+@pytest.mark.parametrize("weight_init", ["normal", "orthogonal"])
+def test_fused_adam_trains_as_the_unfused_rule(monkeypatch, weight_init):
+    # The orthogonal initialisation once reached Adam transposed in memory,
+    # and the fused kernel then updated W with the wrong gradient entries.
+    from sklearn_grbm import _optim
+
+    X = Xdigits[:300] / 16.0
+    params = dict(
+        n_components=9,
+        n_iter=3,
+        batch_size=50,
+        weight_init=weight_init,
+        hidden_bias_init="anchored",
+        weight_scale=0.3,
+        random_state=0,
+    )
+    fused = GaussianBernoulliRBM(**params).fit(X)
+    monkeypatch.setattr(_optim, "FUSED_ADAM_DEVICES", ())
+    unfused = GaussianBernoulliRBM(**params).fit(X)
+    assert fused.components_.flags["C_CONTIGUOUS"]
+    assert_allclose(fused.components_, unfused.components_, rtol=1e-5, atol=1e-7)
+    assert_allclose(fused.sigma_, unfused.sigma_, rtol=1e-5)
+
+
+def test_sigma_learning_rate_is_the_step_of_log_sigma_alone():
+    X = Xdigits[:400] / 16.0
+    params = dict(
+        n_components=8,
+        n_iter=2,
+        learning_rate=1e-2,
+        batch_size=50,
+        standardize=False,
+        random_state=0,
+    )
+    same = GaussianBernoulliRBM(sigma_learning_rate=1e-2, **params).fit(X)
+    default = GaussianBernoulliRBM(**params).fit(X)
+    assert_array_equal(same.components_, default.components_)
+    assert_array_equal(same.sigma_, default.sigma_)
+    slow = GaussianBernoulliRBM(sigma_learning_rate=1e-5, **params).fit(X)
+    n_steps = 2 * 8
+    # Adam moves each parameter by about its step size per update, at most a few.
+    assert np.abs(np.log(slow.sigma_)).max() < 5 * n_steps * 1e-5
+    assert np.abs(np.log(default.sigma_)).max() > 0.5 * n_steps * 1e-2
+    assert np.abs(slow.components_ - default.components_).max() < 0.1  # W still learns
+
+
+def test_max_update_norm_caps_each_hidden_units_step():
+    X = Xdigits[:256] / 16.0
+    params = dict(
+        n_components=6,
+        learning_rate=0.3,
+        batch_size=256,
+        optimizer="sgd",
+        momentum=0.0,
+        standardize=False,
+        random_state=0,
+    )
+    start = GaussianBernoulliRBM(n_iter=0, **params).fit(X).components_
+    free = GaussianBernoulliRBM(n_iter=1, **params).fit(X).components_
+    capped = GaussianBernoulliRBM(n_iter=1, max_update_norm=0.05, **params).fit(X).components_
+    free_norms = np.linalg.norm(free - start, axis=1)
+    assert (free_norms > 0.05).all()
+    # One SGD step: the capped step is the free one scaled to norm 0.05.
+    expected = start + (free - start) * (0.05 / free_norms)[:, None]
+    assert_allclose(capped, expected, rtol=1e-6, atol=1e-9)
+
+
+def test_training_curve_is_kept_and_decreases():
+    rbm = small(n_iter=8, learning_rate=1e-2).fit(Xdigits)
+    curve = rbm.reconstruction_error_curve_
+    assert len(curve) == 8 and rbm.n_iter_ == 8
+    assert curve[-1] < curve[0]
+
+
+# ------------------------------------------------------------------ one random stream
+
+SAMPLER_SETTINGS = {
+    "cd": dict(sampler="cd", n_gibbs_steps=2),
+    "pcd": dict(sampler="pcd"),
+    "pt": dict(sampler="pt", n_temperatures=3),
+    "langevin": dict(sampler="langevin", n_langevin_steps=3),
+}
+
+
+def fitted_arrays(rbm):
+    state = rbm._training_state
+    arrays = [rbm.components_, rbm.intercept_hidden_, rbm.intercept_visible_, rbm.sigma_]
+    arrays += [state["params"][name] for name in ("W", "b", "c", "log_sigma")]
+    if state["chains"] is not None:
+        arrays.append(state["chains"])
+    return arrays
+
+
+@pytest.mark.parametrize("name", sorted(SAMPLER_SETTINGS))
+def test_fit_is_k_calls_of_partial_fit_bit_for_bit(name):
+    from sklearn_grbm._training import SAMPLERS
+
+    assert set(SAMPLER_SETTINGS) == set(SAMPLERS)  # every sampler of the table is covered
+    X = Xdigits[:300]
+    params = dict(n_components=7, batch_size=64, n_iter=3, random_state=5, **SAMPLER_SETTINGS[name])
+    fitted = GaussianBernoulliRBM(**params).fit(X)
+    stepped = GaussianBernoulliRBM(**params)
+    for _ in range(3):
+        stepped.partial_fit(X)
+    for a, b in zip(fitted_arrays(fitted), fitted_arrays(stepped)):
+        assert_array_equal(a, b)
+    assert fitted.history_["reconstruction_error"] == stepped.history_["reconstruction_error"]
+    assert fitted.n_iter_ == stepped.n_iter_ == 3
+
+
+@pytest.mark.parametrize("name", sorted(SAMPLER_SETTINGS))
+def test_a_pickle_round_trip_between_partial_fits_changes_nothing(name):
+    X = Xdigits[:300]
+    params = dict(n_components=7, batch_size=64, random_state=np.random.RandomState(3))
+    params.update(SAMPLER_SETTINGS[name])
+    straight = GaussianBernoulliRBM(**params).partial_fit(X)
+    revived = pickle.loads(pickle.dumps(straight))
+    straight.partial_fit(X)
+    revived.partial_fit(X)
+    for a, b in zip(fitted_arrays(straight), fitted_arrays(revived)):
+        assert_array_equal(a, b)
+
+
+def test_the_sampler_table_and_sample_share_their_kernels():
+    from sklearn_grbm._training import KERNELS, SAMPLERS, get_sampler
+
+    assert {sampler.kernel for sampler in SAMPLERS.values()} == set(KERNELS)
+    assert get_sampler("pcd").persistent and not get_sampler("cd").persistent
+    with pytest.raises(ValueError, match="unknown sampler 'gibbs'"):
+        get_sampler("gibbs")
+    rbm = small(n_components=5, n_iter=1).fit(Xdigits[:100])
+    for method in KERNELS:
+        assert rbm.sample(3, n_steps=2, method=method, random_state=0).shape == (3, 64)
+
+
+def test_history_records_error_sigma_and_the_free_energy_gap(capsys):
+    rbm = small(n_iter=4, validation_fraction=0.25, verbose=1).fit(Xdigits)
+    history = rbm.history_
+    assert set(history) == {
+        "reconstruction_error",
+        "free_energy_gap",
+        "sigma_min",
+        "sigma_median",
+        "sigma_max",
+        "seconds",
+    }
+    assert all(len(values) == 4 for values in history.values())
+    assert history["reconstruction_error"] is rbm.reconstruction_error_curve_
+    # The gap is mean F(held-out rows) - mean F(as many training rows), by hand:
+    order = np.random.RandomState(rbm._training_state["seed"]).permutation(len(Xdigits))
+    held_out, train = Xdigits[np.sort(order[:449])], Xdigits[np.sort(order[449:])]
+    gap = rbm.free_energy(held_out).mean() - rbm.free_energy(train[:449]).mean()
+    assert_allclose(history["free_energy_gap"][-1], gap, rtol=1e-6)
+    sigma_scaled = rbm.sigma_ / rbm._training_state["scaling"][1]
+    assert_allclose(history["sigma_min"][-1], sigma_scaled.min(), rtol=1e-6)
+    assert_allclose(history["sigma_max"][-1], sigma_scaled.max(), rtol=1e-6)
+    lines = capsys.readouterr().out.strip().splitlines()
+    assert len(lines) == 4 and all("free energy gap = " in line for line in lines)
+
+
+def test_most_sigmas_at_the_floor_warn(monkeypatch):
+    from sklearn_grbm import FitQualityWarning, _monitor
+
+    floor = np.full(4, 0.1)
+    at_floor = np.log([0.1, 0.1, 0.1, 0.5])
+    with pytest.warns(FitQualityWarning, match="75% of the visible standard deviations"):
+        _monitor.warn_if_degenerate(at_floor, np.log(floor), floor)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", FitQualityWarning)
+        _monitor.warn_if_degenerate(np.log([0.1, 0.1, 0.5, 0.5]), np.log(floor), floor)
+        small(n_iter=2).fit(Xdigits)  # a healthy fit says nothing
+        small(n_iter=2, learn_sigma=False).fit(Xdigits)
+    # Every fit checks its learned sigmas against its own floors.
+    monkeypatch.setattr(_monitor, "DEGENERATE_FLOOR_FRACTION", -1.0)
+    with pytest.warns(FitQualityWarning, match="0% of the visible"):
+        small(n_iter=1).fit(Xdigits)
