@@ -11,8 +11,10 @@ is a GRBM, so its Gibbs transitions are the ordinary ones.
 
 import hashlib
 import math
+import warnings
 from dataclasses import dataclass
 from numbers import Integral
+from typing import NamedTuple
 
 import numpy as np
 import torch
@@ -20,6 +22,7 @@ from torch.nn.functional import softplus
 
 from ._functional import RBMParams, sample_visible, tempered_gibbs_step, tempered_weights
 from ._random import make_generator
+from .exceptions import AISWarning
 
 #: ``method="exact"`` enumerates at most 2^EXACT_MAX_COMPONENTS hidden states;
 #: ``method="auto"`` enumerates when that takes at most EXACT_MAX_MULTIPLY_ADDS
@@ -38,6 +41,9 @@ AIS_MIN_BETAS, AIS_MAX_BETAS = 1000, 5000
 #: with n_betas given, adds chains in batches of AIS_CHAIN_BATCH up to
 #: AIS_MAX_CHAINS (see log_partition_ais).
 AIS_CHAIN_BATCH, AIS_MAX_CHAINS, AIS_TARGET_STDERR, AIS_MAX_DOUBLINGS = 100, 1000, 0.05, 3
+#: An AIS estimate whose weights have an effective sample size below this
+#: fraction of its chains is reported as unsure.
+AIS_MIN_ESS_FRACTION = 0.1
 
 
 def ais_betas(n_components, n_features, n_chains):
@@ -52,12 +58,25 @@ class LogPartition:
     """An estimate of log Z in nats.
 
     ``stderr`` is 0 for the exact value; for AIS it is the delta-method
-    standard error of the log-mean-exp of the importance weights.
+    standard error of the log-mean-exp of the importance weights, and
+    ``ess`` the effective sample size of those weights,
+    ``(sum w)^2 / sum w^2`` (NaN when exact).
     """
 
     value: float
     stderr: float
     method: str
+    ess: float = float("nan")
+    n_chains: int = 0
+    n_betas: int = 0
+
+    @property
+    def unsure(self):
+        """Whether AIS missed its standard-error target or its weights rest
+        on a small fraction of its chains (see AIS_MIN_ESS_FRACTION)."""
+        if self.method != "ais":
+            return False
+        return self.stderr > AIS_TARGET_STDERR or self.ess < AIS_MIN_ESS_FRACTION * self.n_chains
 
 
 def exact_is_affordable(n_components, n_features):
@@ -142,9 +161,7 @@ def log_partition_ais(params, generator, *, n_chains=None, n_betas=None):
         n_betas = ais_betas(n_components, n_features, batch)
     if n_betas < 2:
         raise ValueError(f"n_betas must be at least 2, got {n_betas}")
-    log_z_base = _gaussian_constant(params.log_sigma.to(torch.float64)) + float(
-        softplus(params.c.to(torch.float64)).sum()
-    )
+    log_z_base = base_log_partition(params)
     log_w = _ais_log_weights(params, generator, batch, ais_schedule(n_betas))
     value, stderr = log_mean_exp_with_stderr(log_w)
     for _ in range(AIS_MAX_DOUBLINGS if grow_betas else 0):
@@ -163,7 +180,68 @@ def log_partition_ais(params, generator, *, n_chains=None, n_betas=None):
             [log_w, _ais_log_weights(params, generator, batch, ais_schedule(n_betas))]
         )
         value, stderr = log_mean_exp_with_stderr(log_w)
-    return LogPartition(value=log_z_base + value, stderr=stderr, method="ais")
+    return LogPartition(
+        value=log_z_base + value,
+        stderr=stderr,
+        method="ais",
+        ess=effective_sample_size(log_w),
+        n_chains=int(log_w.shape[0]),
+        n_betas=int(n_betas),
+    )
+
+
+def base_log_partition(params):
+    """log Z of the W = 0 model with the same b, c and sigma (tractable)."""
+    return _gaussian_constant(params.log_sigma.to(torch.float64)) + float(
+        softplus(params.c.to(torch.float64)).sum()
+    )
+
+
+def effective_sample_size(log_w):
+    """``(sum w)^2 / sum w^2`` of importance weights given by their logs."""
+    w = torch.exp(log_w - log_w.max())
+    return float(w.sum() ** 2 / (w**2).sum())
+
+
+def raise_log_likelihood(params, v, generator, betas, *, n_chains=1):
+    """RAISE (Burda, Grosse and Salakhutdinov 2015): a stochastic lower bound
+    on log p(v) per row, by annealing in reverse from each row.
+
+    The forward annealing chain x_0 ~ p_0 (the W = 0 model), x_k ~ T_k(x_{k-1})
+    (a Gibbs step of the GRBM with weights beta_k W) defines a model q whose
+    density at v is ``E[w]`` over reverse chains started at x_K = v, with
+    x_{k-1} ~ T_k(x_k) (block Gibbs is reversible) and
+
+        log w = log p_0(x_0) + sum_k [log f_k(x_k) - log f_k(x_{k-1})].
+
+    The quadratic terms of the free energies telescope, leaving
+    ``-quad(v) - (D/2) log 2 pi - sum log sigma`` plus the hidden units'
+    softplus differences. ``log mean w`` over ``n_chains`` chains per row is,
+    by Jensen, below log q(v) in expectation, and q approaches the model as
+    the annealing gets longer.
+
+    Returns
+    -------
+    Tensor (n,), float64
+    """
+    inv_var, sigma = params.inv_var, params.sigma
+    c64 = params.c.to(torch.float64)
+    n = v.shape[0]
+    x = v.repeat(n_chains, 1)
+    log_w = torch.zeros(x.shape[0], dtype=torch.float64, device=v.device)
+    for beta in reversed(betas[1:]):
+        before = tempered_weights(x, params.W, inv_var)
+        x = tempered_gibbs_step(x, beta, params, generator, inv_var=inv_var, sigma=sigma)
+        after = tempered_weights(x, params.W, inv_var)
+        log_w += (
+            softplus(c64 + beta * before.to(torch.float64))
+            - softplus(c64 + beta * after.to(torch.float64))
+        ).sum(dim=1)
+    quadratic = 0.5 * (((v - params.b) ** 2) * inv_var).sum(dim=1).to(torch.float64)
+    constant = _gaussian_constant(params.log_sigma.to(torch.float64))
+    log_w = log_w.reshape(n_chains, n)
+    log_mean = torch.logsumexp(log_w, dim=0) - math.log(n_chains)
+    return log_mean - quadratic - constant
 
 
 def _ais_log_weights(params, generator, n_chains, betas):
@@ -198,6 +276,29 @@ def log_mean_exp_with_stderr(log_w):
     return value, stderr
 
 
+def warn_if_unsure(log_z, stacklevel=3):
+    """An :class:`AISWarning` that says what is unsure and what to do."""
+    if not log_z.unsure:
+        return
+    warnings.warn(
+        f"AIS is unsure of log Z: standard error {log_z.stderr:.3g} nats (target "
+        f"{AIS_TARGET_STDERR}), effective sample size {log_z.ess:.0f} of {log_z.n_chains} "
+        f"chains after {log_z.n_betas} temperatures. Log-likelihoods may be off by more than "
+        f"the standard error: call log_partition('ais', n_betas=...) with more temperatures "
+        f"(or n_chains=...), and log_likelihood_bounds(X) to see both sides.",
+        AISWarning,
+        stacklevel=stacklevel,
+    )
+
+
+class LikelihoodBounds(NamedTuple):
+    """log p(x) per row from both sides, in nats: ``lower`` by reverse
+    annealing (RAISE), ``upper`` as ``-F(x) - log Z`` with forward AIS."""
+
+    lower: np.ndarray
+    upper: np.ndarray
+
+
 def check_ais_options(n_chains, n_betas):
     for name, value in (("n_chains", n_chains), ("n_betas", n_betas)):
         if value is None:
@@ -220,6 +321,21 @@ def log_partition(params_on, shape, device, dtype, method, *, n_chains, n_betas,
         return log_partition_ais(
             params_on(device, dtype), generator, n_chains=n_chains, n_betas=n_betas
         )
+
+
+def raise_bounds(params, X, n_betas, seed, chunk_elements):
+    """:func:`raise_log_likelihood` over the rows of the array X in chunks,
+    on the parameters' device; a float64 NumPy array."""
+    device = params.W.device
+    generator = make_generator(device, seed)
+    betas = ais_schedule(n_betas)
+    chunk = max(1, chunk_elements // max(X.shape[1], params.W.shape[0]))
+    out = np.empty(X.shape[0])
+    with torch.inference_mode():
+        for start in range(0, X.shape[0], chunk):
+            rows = torch.as_tensor(X[start : start + chunk], dtype=params.W.dtype, device=device)
+            out[start : start + chunk] = raise_log_likelihood(params, rows, generator, betas).cpu()
+    return out
 
 
 def fingerprint(arrays):

@@ -1,5 +1,6 @@
 """Gaussian-Bernoulli Restricted Boltzmann Machine: the estimator and its API."""
 
+import dataclasses
 import math
 import time
 from numbers import Integral, Real
@@ -493,35 +494,16 @@ class GaussianBernoulliRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Ba
         return validate_data(self, X, dtype=(np.float64, np.float32), reset=False)
 
     def transform(self, X):
-        """Hidden activation probabilities ``p(h = 1 | v = X)``.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-            The data to transform.
-
-        Returns
-        -------
-        H : ndarray of shape (n_samples, n_components)
-            Latent representation of the data, in the dtype of X.
-        """
+        """Hidden activation probabilities ``p(h = 1 | v = X)``, shape
+        (n_samples, n_components), in the dtype of X."""
         X = self._validate_X(X)
         return self._map_rows(
             X, lambda v, p: hidden_probs(v, p.W, p.c, p.inv_var), self.n_components
         )
 
     def inverse_transform(self, H):
-        """Mean of ``p(v | h = H)``: ``b + H W``.
-
-        Parameters
-        ----------
-        H : array-like of shape (n_samples, n_components)
-            Hidden states or probabilities.
-
-        Returns
-        -------
-        X : ndarray of shape (n_samples, n_features)
-        """
+        """Mean of ``p(v | h = H)``, ``b + H W``, for hidden states or
+        probabilities H of shape (n_samples, n_components)."""
         check_is_fitted(self)
         H = check_array(H, dtype=(np.float64, np.float32), input_name="H")
         if H.shape[1] != self.n_components:
@@ -532,35 +514,16 @@ class GaussianBernoulliRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Ba
         return self._map_rows(H, lambda h, p: visible_mean(h, p.W, p.b), self.n_features_in_)
 
     def reconstruct(self, X):
-        """Deterministic mean-field reconstruction ``inverse_transform(transform(X))``.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-
-        Returns
-        -------
-        X_reconstructed : ndarray of shape (n_samples, n_features)
-        """
+        """Deterministic mean-field reconstruction ``inverse_transform(transform(X))``."""
         X = self._validate_X(X)
         return self._map_rows(X, mean_field_reconstruction, X.shape[1])
 
     def score(self, X, y=None):
         """Minus the mean squared error of the mean-field reconstruction of X.
 
-        Higher is better, so ``GridSearchCV`` maximises it. To select models
-        by likelihood instead, score with the mean of :meth:`score_samples`
-        (see the user guide).
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-
-        y : Ignored
-
-        Returns
-        -------
-        score : float
+        Higher is better, so ``GridSearchCV`` maximises it; to select models
+        by likelihood, score with the mean of :meth:`score_samples` (see the
+        user guide). ``y`` is ignored.
         """
         X = self._validate_X(X)
         squared = self._map_rows(
@@ -569,16 +532,7 @@ class GaussianBernoulliRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Ba
         return -float(np.sum(squared, dtype=np.float64) / X.size)
 
     def free_energy(self, X):
-        """Free energy ``F(x)`` of each row, so that ``log p(x) = -F(x) - log Z``.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-
-        Returns
-        -------
-        F : ndarray of shape (n_samples,)
-        """
+        """Free energy ``F(x)`` of each row, so that ``log p(x) = -F(x) - log Z``."""
         X = self._validate_X(X)
         return self._map_rows(X, free_energy, None)
 
@@ -588,15 +542,9 @@ class GaussianBernoulliRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Ba
         ``log Z`` comes from :meth:`log_partition` (``method="auto"``): exact
         enumeration of the 2^M hidden states when that is affordable, AIS
         otherwise, computed once per fitted model and cached; a value computed
-        by an explicit :meth:`log_partition` call is used as is.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-
-        Returns
-        -------
-        log_likelihood : ndarray of shape (n_samples,)
+        by an explicit :meth:`log_partition` call is used as is. An unsure AIS
+        estimate raises an :class:`~sklearn_grbm.AISWarning`; see also
+        :meth:`log_likelihood_bounds`.
         """
         X = self._validate_X(X)
         log_z = self.log_partition().value
@@ -638,8 +586,17 @@ class GaussianBernoulliRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Ba
         key = self._parameter_fingerprint()
         cache = getattr(self, "_log_partition_cache", None)
         if method == "auto" and cache is not None and cache[0] == key:
-            return _likelihood.LogPartition(*cache[1:])
-        result = _likelihood.log_partition(
+            result = _likelihood.LogPartition(*cache[1:])
+            _likelihood.warn_if_unsure(result)
+            return result
+        result = self._estimate_log_z(method, n_chains, n_betas, random_state)
+        # Plain builtins, so that pickle and skops carry the value as data.
+        self._log_partition_cache = (key, *dataclasses.astuple(result))
+        _likelihood.warn_if_unsure(result)
+        return result
+
+    def _estimate_log_z(self, method, n_chains, n_betas, random_state):
+        return _likelihood.log_partition(
             self._params_on,
             self.components_.shape,
             inference_device(self.device),
@@ -649,9 +606,40 @@ class GaussianBernoulliRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Ba
             n_betas=n_betas,
             seed=seed_from(self.random_state if random_state is None else random_state),
         )
-        # Plain builtins, so that pickle and skops carry the value as data.
-        self._log_partition_cache = (key, result.value, result.stderr, result.method)
-        return result
+
+    def log_likelihood_bounds(self, X, *, n_betas=None, random_state=None):
+        """log p(x) of each row from both sides, in nats.
+
+        ``lower`` anneals in reverse from each row (RAISE, Burda, Grosse and
+        Salakhutdinov 2015), ``upper`` is ``-F(x) - log Z`` with log Z from
+        forward AIS (which underestimates it); both follow the path of the
+        GRBMs with weights beta W. In expectation ``lower <= log p(x) <=
+        upper`` and the gap closes as the annealing gets longer; a wide gap
+        says the log-likelihoods are not to be trusted to that width.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+        n_betas : int or None, default=None
+            Inverse temperatures of both annealings; None: those the default
+            :meth:`log_partition` run ends with.
+        random_state : int, RandomState instance or None, default=None
+            Seed of both; None: the estimator's ``random_state``.
+
+        Returns
+        -------
+        bounds : LikelihoodBounds
+            ``lower`` and ``upper``, arrays of shape (n_samples,).
+        """
+        X = self._validate_X(X)
+        seed = seed_from(self.random_state if random_state is None else random_state)
+        log_z = self._estimate_log_z("ais", None, n_betas, seed)
+        _likelihood.warn_if_unsure(log_z)
+        upper = -self._map_rows(X, free_energy, None).astype(np.float64) - log_z.value
+        device = _likelihood.likelihood_device(inference_device(self.device))
+        params = self._params_on(device, compute_dtype(X.dtype, device))
+        lower = _likelihood.raise_bounds(params, X, log_z.n_betas, seed, _CHUNK_ELEMENTS)
+        return _likelihood.LikelihoodBounds(lower.astype(X.dtype), upper.astype(X.dtype))
 
     def _parameter_fingerprint(self):
         arrays = (self.components_, self.intercept_hidden_, self.intercept_visible_, self.sigma_)

@@ -25,6 +25,18 @@ class DeviceWarning(UserWarning):
     """
 
 
+class AISWarning(UserWarning):
+    """An AIS estimate of log Z (and the log-likelihoods that use it) is unsure.
+
+    Raised when the standard error stays above its 0.05-nat target after the
+    default doublings of the temperatures, or when the effective sample size
+    of the importance weights is a small fraction of the chains. The message
+    says what to do: more temperatures or chains, and
+    :meth:`~sklearn_grbm.GaussianBernoulliRBM.log_likelihood_bounds` to see how
+    far apart the two sides are.
+    """
+
+
 class FitQualityWarning(UserWarning):
     """A fit finished but the model it trained looks degenerate.
 

@@ -1,5 +1,7 @@
 """log Z and log p(x): exact enumeration, numerical integration and AIS."""
 
+import warnings
+
 import numpy as np
 import pytest
 import torch
@@ -241,3 +243,97 @@ def test_log_partition_methods_and_their_use_by_score_samples(digits):
             rbm.log_partition(**bad)
     with pytest.raises(ValueError, match="use 'ais'"):
         fitted_with(*ref.random_model(31, 1, seed=0)).log_partition("exact")
+
+
+# ------------------------------------------------------------------ both sides
+
+
+@pytest.mark.parametrize(
+    "n_components, learning_rate, standardize",
+    [(12, 1e-2, True), (16, 3e-2, True), (18, 1e-2, False)],
+)
+def test_bounds_bracket_the_exact_log_likelihood(digits, n_components, learning_rate, standardize):
+    rbm = GaussianBernoulliRBM(
+        n_components=n_components,
+        n_iter=15,
+        learning_rate=learning_rate,
+        standardize=standardize,
+        random_state=0,
+    ).fit(digits)
+    rows = digits[::12]
+    exact = rbm.score_samples(rows)  # exact log Z: 2^M states enumerated
+    assert rbm.log_partition().method == "exact"
+    bounds = rbm.log_likelihood_bounds(rows, n_betas=4000, random_state=1)
+    assert bounds.lower.shape == bounds.upper.shape == exact.shape
+    lower, upper = bounds.lower.mean(), bounds.upper.mean()
+    # In expectation lower <= log p(x) <= upper; the estimates are within a
+    # few tenths of a nat of that, and the bracket is under a nat wide.
+    assert lower <= exact.mean() + 0.1, (lower, exact.mean())
+    assert upper >= exact.mean() - 0.15, (upper, exact.mean())
+    assert upper - lower < 1.0, (lower, upper)
+    assert rbm.log_partition().method == "exact"  # the bounds leave the cached log Z alone
+
+
+def test_bounds_bracket_numerical_integration_for_a_2d_model():
+    rng = np.random.RandomState(0)
+    centres = np.array([[-3.0, -3.0], [3.0, -3.0], [0.0, 3.0]])
+    X = centres[rng.randint(3, size=2000)] + rng.normal(size=(2000, 2))
+    rbm = GaussianBernoulliRBM(n_components=48, n_iter=10, learning_rate=1e-2, random_state=0)
+    rbm.fit(X)
+    axis = np.linspace(-25, 25, 1001)
+    grid = np.stack(np.meshgrid(axis, axis, indexing="ij"), axis=-1).reshape(-1, 2)
+    minus_F = -rbm.free_energy(grid).reshape(axis.size, axis.size)
+    top = minus_F.max()
+    log_z = top + np.log(np.trapezoid(np.trapezoid(np.exp(minus_F - top), axis, axis=1), axis))
+    rows = X[:300]
+    truth = -rbm.free_energy(rows) - log_z
+    bounds = rbm.log_likelihood_bounds(rows, n_betas=3000, random_state=0)
+    assert bounds.lower.mean() <= truth.mean() + 0.05
+    assert bounds.upper.mean() >= truth.mean() - 0.1
+    assert bounds.upper.mean() - bounds.lower.mean() < 0.5
+
+
+def test_bounds_of_a_large_model_are_finite_and_ordered(digits):
+    rbm = GaussianBernoulliRBM(n_components=100, n_iter=10, learning_rate=1e-2, random_state=0)
+    rbm.fit(digits)
+    short = rbm.log_likelihood_bounds(digits[:100], n_betas=100, random_state=0)
+    longer = rbm.log_likelihood_bounds(digits[:100], n_betas=1000, random_state=0)
+    for bounds in (short, longer):
+        assert np.isfinite(bounds.lower).all() and np.isfinite(bounds.upper).all()
+        assert bounds.lower.mean() < bounds.upper.mean()
+    # Longer annealing closes the gap.
+    gap = [b.upper.mean() - b.lower.mean() for b in (short, longer)]
+    assert gap[1] < gap[0], gap
+
+
+def test_raise_is_below_the_exact_log_likelihood_and_closes_in(digits):
+    import torch
+
+    from sklearn_grbm._likelihood import ais_schedule, raise_log_likelihood
+
+    W, b, c, sigma = ref.random_model(6, 3, seed=4, scale=1.5)
+    params = RBMParams(*(torch.tensor(a) for a in (W, b, c, np.log(sigma))))
+    V = np.random.RandomState(0).normal(size=(400, 3)) + b
+    exact = ref.log_likelihood(V, W, b, c, sigma)
+    gaps = []
+    for n_betas in (20, 2000):
+        generator = torch.Generator().manual_seed(0)
+        lower = raise_log_likelihood(params, torch.tensor(V), generator, ais_schedule(n_betas))
+        gaps.append(float((exact - lower.numpy()).mean()))
+    assert gaps[0] > gaps[1] > -0.02 and gaps[1] < 0.05, gaps
+
+
+def test_unsure_ais_warns_and_reports_its_effective_sample_size(digits):
+    from sklearn_grbm import AISWarning
+
+    rbm = GaussianBernoulliRBM(n_components=40, n_iter=5, learning_rate=1e-2, random_state=0)
+    rbm.fit(digits)
+    with pytest.warns(AISWarning, match="effective sample size"):
+        rough = rbm.log_partition("ais", n_chains=20, n_betas=3, random_state=0)
+    assert rough.unsure and 1.0 <= rough.ess <= 20 and rough.n_chains == 20
+    with pytest.warns(AISWarning):
+        rbm.score_samples(digits[:5])  # uses the cached, unsure estimate
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", AISWarning)
+        careful = rbm.log_partition("ais", random_state=0)
+    assert not careful.unsure and careful.ess > 0.1 * careful.n_chains
