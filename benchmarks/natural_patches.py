@@ -180,7 +180,10 @@ def fit_from_weights(W, X, epochs, **params):
     """A GRBM trained for ``epochs`` from weights ``W`` (anchored hidden biases)."""
     return GaussianBernoulliRBM(
         standardize=False,  # whitened data: already in standard units
-        weight_init=W, hidden_bias_init="anchored", n_iter=epochs, **params
+        weight_init=W,
+        hidden_bias_init="anchored",
+        n_iter=epochs,
+        **params,
     ).fit(X)
 
 
@@ -205,7 +208,7 @@ def ica_start_check(args, out):
     )
     starts = {
         "random orthogonal pairs (anchored)": lambda: GaussianBernoulliRBM(
-        standardize=False,  # whitened data: already in standard units
+            standardize=False,  # whitened data: already in standard units
             n_iter=args.epochs,
             weight_init="orthogonal",
             weight_scale=norm / np.sqrt(D),
@@ -347,7 +350,7 @@ def main(argv=None):
         for sampler in ("cd", "pcd", "pt"):
             for learn_sigma in (False, True):
                 model = GaussianBernoulliRBM(
-        standardize=False,  # whitened data: already in standard units
+                    standardize=False,  # whitened data: already in standard units
                     n_components=D,
                     n_iter=args.epochs,
                     learning_rate=args.learning_rate,

@@ -146,7 +146,7 @@ def load_fashion_mnist_subset(*, subset="all", return_X_y=False, dtype=np.float3
     >>> fashion = load_fashion_mnist_subset()
     >>> fashion.data.shape, fashion.target.shape, fashion.images.shape
     ((4443, 784), (4443,), (4443, 28, 28))
-    >>> fashion.target_names[fashion.target[0]]
+    >>> str(fashion.target_names[fashion.target[0]])
     'Ankle boot'
     >>> X_train, y_train = load_fashion_mnist_subset(subset="train", return_X_y=True)
     >>> X_train.shape, float(X_train.max())

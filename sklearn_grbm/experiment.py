@@ -9,10 +9,14 @@ Two reconstruction errors are reported:
 """
 
 import time
+import warnings
 
 import numpy as np
 from sklearn.base import clone
 from sklearn.utils import check_random_state
+
+from ._likelihood import exact_is_affordable
+from .exceptions import AISWarning
 
 
 def protocol_mse(rbm, X, *, clip=(0.0, 1.0), random_state=None):
@@ -57,6 +61,7 @@ def hidden_size_sweep(
     log=None,
     progress=None,
     baseline=None,
+    n_betas=None,
 ):
     """Fit a clone of ``estimator`` per hidden size; measure each on ``X_test``.
 
@@ -65,7 +70,8 @@ def hidden_size_sweep(
     ``partial_fit`` (one epoch each), which trains exactly what ``fit`` trains.
     ``baseline``, if given, is called as ``baseline(n_components)`` and
     returns ``(protocol_mse, seconds)`` of another implementation on the same
-    split (the seed notebook's own loop, in the main job).
+    split (the seed notebook's own loop, in the main job). ``n_betas``: see
+    :func:`evaluate`.
 
     Returns
     -------
@@ -87,7 +93,7 @@ def hidden_size_sweep(
                 model.partial_fit(X_train)
                 progress(index, epoch)
         seconds = time.perf_counter() - start
-        row = evaluate(model, X_test, clip=clip, random_state=random_state)
+        row = evaluate(model, X_test, clip=clip, random_state=random_state, n_betas=n_betas)
         row.update(n_components=int(size), fit_seconds=seconds)
         if baseline is not None:
             row["baseline_mse"], row["baseline_seconds"] = baseline(int(size))
@@ -97,16 +103,29 @@ def hidden_size_sweep(
     return rows
 
 
-def evaluate(model, X_test, *, clip=(0.0, 1.0), random_state=0):
-    """A fitted model's test errors and log-likelihood (see hidden_size_sweep)."""
-    log_z = model.log_partition()
+def evaluate(model, X_test, *, clip=(0.0, 1.0), random_state=0, n_betas=None):
+    """A fitted model's test errors and log-likelihood (see hidden_size_sweep).
+
+    ``n_betas``, if given, fixes the AIS temperatures (100 chains) where log Z
+    is not enumerated; an unsure estimate is reported in the row
+    (``log_z_unsure``, with its effective sample size), not warned about.
+    """
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", AISWarning)
+        if n_betas is None or exact_is_affordable(*model.components_.shape):
+            log_z = model.log_partition()
+        else:
+            log_z = model.log_partition("ais", n_chains=100, n_betas=n_betas)
+        log_likelihood = float(np.mean(model.score_samples(X_test)))
     return {
         "n_components": model.n_components,
         "mse": -model.score(X_test),
         "protocol_mse": protocol_mse(model, X_test, clip=clip, random_state=random_state),
-        "log_likelihood": float(np.mean(model.score_samples(X_test))),
+        "log_likelihood": log_likelihood,
         "log_z_stderr": log_z.stderr,
         "log_z_method": log_z.method,
+        "log_z_ess": log_z.ess,
+        "log_z_unsure": log_z.unsure,
         "model": model,
     }
 
@@ -135,9 +154,17 @@ def format_table(rows):
         if row["log_z_method"] == "exact":
             ll = f"{row['log_likelihood']:.2f} (exact)"
         else:
-            ll = f"{row['log_likelihood']:.2f} +/- {row['log_z_stderr']:.2f} (ais)"
+            unsure = "*" if row.get("log_z_unsure") else ""
+            ll = f"{row['log_likelihood']:.2f} +/- {row['log_z_stderr']:.2f} (ais{unsure})"
         line += f"  {ll:>22}  {row['fit_seconds']:>7.1f}s"
         if with_baseline:
             line += f"  {row['baseline_seconds']:>12.1f}s"
         lines.append(line)
+    unsure = [row for row in rows if row.get("log_z_unsure")]
+    if unsure:
+        ess = ", ".join(f"M={row['n_components']}: {row['log_z_ess']:.0f}" for row in unsure)
+        lines.append(
+            f"(ais*: unsure, effective sample size of 100 AIS chains {ess}; "
+            f"log_likelihood_bounds(X) brackets log p(x) from both sides)"
+        )
     return "\n".join(lines)

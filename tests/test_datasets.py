@@ -1,3 +1,5 @@
+import hashlib
+
 import numpy as np
 import pytest
 
@@ -170,3 +172,42 @@ def test_torchvision_download_lands_where_the_reader_looks(tmp_path, monkeypatch
     X, y = datasets.load_fashion_mnist("test", data_home=tmp_path)
     assert X.shape == (3, 784) and np.all(X == 1.0)
     np.testing.assert_array_equal(y, [0, 1, 2])
+
+
+# ------------------------------------------------------------- the embedded images
+
+
+def test_embedded_fashion_mnist_is_the_shared_file_with_its_licence():
+    from importlib import resources
+
+    data = resources.files("sklearn_grbm") / "data"
+    digest = hashlib.sha256((data / "fashion_mnist_subset.npz").read_bytes()).hexdigest()
+    assert digest == "40713abf21823a42429669f9c360819b8a8226c9502dd86bed87cc553765b730"
+    licence = (data / "FASHION_MNIST_LICENSE.txt").read_text()
+    assert "Copyright (c) 2017 Zalando SE" in licence and "MIT License" in licence
+    assert "subset of the Fashion-MNIST test set" in licence
+
+
+def test_load_fashion_mnist_subset_follows_sklearn_conventions():
+    fashion = datasets.load_fashion_mnist_subset()
+    assert fashion.data.shape == (4443, 784) and fashion.data.dtype == np.float32
+    assert fashion.images.shape == (4443, 28, 28)
+    np.testing.assert_array_equal(fashion.images[7].ravel(), fashion.data[7])
+    assert fashion.data.min() == 0.0 and fashion.data.max() == 1.0
+    assert abs(fashion.data.mean() - 0.2872) < 1e-4  # the data README's figure
+    assert list(fashion.target_names) == list(datasets.FASHION_MNIST_CLASSES)
+    counts = np.bincount(fashion.target)
+    assert counts.size == 10 and counts.min() == 415 and counts.max() == 470
+    assert "Zalando" in fashion.DESCR and "4,443" in fashion.DESCR
+    raw, labels = datasets.load_fashion_mnist_subset(return_X_y=True, dtype=np.uint8)
+    assert raw.dtype == np.uint8 and raw.max() == 255
+    np.testing.assert_allclose(fashion.data, raw / 255.0, rtol=1e-6)
+    train, test = (
+        datasets.load_fashion_mnist_subset(subset=s, return_X_y=True) for s in ("train", "test")
+    )
+    assert train[0].shape == (3443, 784) and test[0].shape == (1000, 784)
+    np.testing.assert_array_equal(np.concatenate([train[1], test[1]]), labels)
+    with pytest.raises(ValueError, match="subset"):
+        datasets.load_fashion_mnist_subset(subset="validation")
+    X_train, X_test, shape = datasets.load_dataset("fashion-mnist-subset")
+    assert X_train.shape == (3443, 784) and X_test.shape == (1000, 784) and shape == (28, 28)
