@@ -46,8 +46,11 @@ def data(quick):
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--quick", action="store_true")
+    parser.add_argument("--data", nargs="+", default=["digits", "FashionMNIST"])
+    parser.add_argument("--sizes", type=int, nargs="+", default=None)
+    parser.add_argument("--betas", type=int, nargs="+", default=[250, 1000, 4000])
     args = parser.parse_args(argv)
-    temperatures = (50, 200) if args.quick else (250, 1000, 4000)
+    temperatures = (50, 200) if args.quick else tuple(args.betas)
     out = Report()
     out("Bracket of held-out log p(x) (nats per row), defaults trained 25 epochs")
     out(
@@ -56,6 +59,9 @@ def main(argv=None):
     )
     table = []
     for name, (X_train, X_test, sizes) in data(args.quick).items():
+        if name not in args.data:
+            continue
+        sizes = args.sizes or sizes
         for size in sizes[:1] if args.quick else sizes:
             epochs = 2 if args.quick else 25
             model = GaussianBernoulliRBM(n_components=size, n_iter=epochs, random_state=0)
@@ -75,7 +81,8 @@ def main(argv=None):
                     f"{name:<14}{size:>6}{n_betas:>7}{lower:>11.2f}{upper:>11.2f}"
                     f"{upper - lower:>8.2f}{exact:>11}{seconds:>9.1f}"
                 )
-    out.save(RESULTS / ("likelihood_bounds_quick.txt" if args.quick else "likelihood_bounds.txt"))
+    suffix = "_quick" if args.quick else "_" + "_".join(args.data)
+    out.save(RESULTS / f"likelihood_bounds{suffix}.txt")
     return table
 
 

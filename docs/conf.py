@@ -29,6 +29,7 @@ exclude_patterns = ["_build", "auto_examples/*.ipynb", "auto_examples/*.py", "**
 templates_path = []
 html_theme = "pydata_sphinx_theme"
 html_static_path = ["_static"]
+html_sidebars = {"**": []}  # no section navigation column: wide equations get the width
 html_theme_options = {
     "navbar_align": "left",
     "show_toc_level": 2,
