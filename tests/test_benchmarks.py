@@ -133,3 +133,17 @@ def test_scale_mixture_and_ica_log_likelihoods_match_scipy_densities():
     expected = laplace(scale=scales).logpdf(X_test @ ica.components_.T).sum(axis=1)
     expected += np.log(abs(np.linalg.det(ica.components_)))
     assert_allclose(natural_patches.ica_log_likelihood(X, X_test, ica), expected, rtol=1e-10)
+
+
+def test_density_and_bounds_benchmarks_run(tmp_path, monkeypatch):
+    from benchmarks import density, likelihood_bounds
+
+    monkeypatch.setattr(density, "RESULTS", tmp_path)
+    monkeypatch.setattr(likelihood_bounds, "RESULTS", tmp_path)
+    tables, verdicts = density.main(["--quick"])
+    assert set(tables) == {"digits (8x8)", "FashionMNIST images", "natural patches (28x28)"}
+    for _, rows in tables.values():
+        assert "diagonal Gaussian" in rows and any(name.startswith("PCA") for name in rows)
+    assert len(verdicts) == 9 and (tmp_path / "density_quick.txt").exists()
+    table = likelihood_bounds.main(["--quick"])
+    assert all(np.isfinite(row[3]) and np.isfinite(row[4]) for row in table)

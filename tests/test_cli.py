@@ -149,3 +149,14 @@ def test_progress_bar_draws_on_terminals():
     bar.update("M=10 epoch 1")
     bar.update("M=10 epoch 2")
     assert "1/2 epochs" in stream.text and stream.text.endswith("\n") and "#" * 30 in stream.text
+
+
+def test_default_run_is_on_the_embedded_images_beside_the_notebook_loop(tmp_path, capsys):
+    args = ["--n-components", "4", "--epochs", "1", "--n-train", "300", "--n-test", "100"]
+    assert cli.main([*args, "--out", str(tmp_path)]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("fashion-mnist-subset: 300 train and 100 test rows of 784 features")
+    assert "notebook loop" in out and "ratio" in out
+    row = next(line.split() for line in out.splitlines() if line.split()[:1] == ["4"])
+    assert 0 < float(row[3]) < 1 and abs(float(row[4]) - float(row[2]) / float(row[3])) < 0.01
+    assert (tmp_path / "reconstructions.png").stat().st_size > 0
