@@ -583,6 +583,8 @@ class GaussianBernoulliRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Ba
             ``value`` (nats), ``stderr`` (0 when exact) and ``method``.
         """
         check_is_fitted(self)
+        _likelihood.check_ais_options(n_chains, n_betas)
+        _likelihood.choose_method(method, *self.components_.shape)  # a bad method raises
         key = self._parameter_fingerprint()
         cache = getattr(self, "_log_partition_cache", None)
         if method == "auto" and cache is not None and cache[0] == key:

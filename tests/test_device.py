@@ -6,22 +6,10 @@ import numpy as np
 import pytest
 import torch
 from numpy.testing import assert_array_equal
-from sklearn.datasets import load_digits
 
 from sklearn_grbm import DeviceWarning, GaussianBernoulliRBM, _device
 
-Xdigits = load_digits().data / 16.0
-
-
-def assert_same_model(a, b):
-    for name in ("components_", "intercept_hidden_", "intercept_visible_", "sigma_"):
-        assert_array_equal(getattr(a, name), getattr(b, name), err_msg=name)
-
-
-def small(**params):
-    defaults = dict(n_components=16, batch_size=20, n_iter=5, random_state=42)
-    defaults.update(params)
-    return GaussianBernoulliRBM(**defaults)
+from .helpers import Xdigits, assert_same_model, small
 
 
 def test_auto_device_is_cpu_here_and_prefers_cuda(monkeypatch):

@@ -7,13 +7,7 @@ from sklearn.datasets import load_digits
 
 from sklearn_grbm import GaussianBernoulliRBM
 
-Xdigits = load_digits().data / 16.0
-
-
-def small(**params):
-    defaults = dict(n_components=16, batch_size=20, n_iter=5, random_state=42)
-    defaults.update(params)
-    return GaussianBernoulliRBM(**defaults)
+from .helpers import Xdigits
 
 
 def test_initialisation_is_the_notebooks():

@@ -9,28 +9,12 @@ import pytest
 import torch
 from numpy.testing import assert_allclose, assert_array_equal
 from sklearn.base import clone
-from sklearn.datasets import load_digits
 from sklearn.exceptions import NotFittedError
 
 from sklearn_grbm import DivergenceError, GaussianBernoulliRBM
 
 from . import reference as ref
-
-Xdigits = load_digits().data / 16.0
-
-FITTED = ("components_", "intercept_hidden_", "intercept_visible_", "sigma_")
-
-
-def small(**params):
-    defaults = dict(n_components=16, batch_size=20, n_iter=5, random_state=42)
-    defaults.update(params)
-    return GaussianBernoulliRBM(**defaults)
-
-
-def assert_same_model(a, b):
-    for name in FITTED:
-        assert_array_equal(getattr(a, name), getattr(b, name), err_msg=name)
-
+from .helpers import FITTED, Xdigits, assert_same_model, small
 
 # --------------------------------------------------- ported from sklearn test_rbm
 

@@ -6,17 +6,10 @@ import warnings
 import numpy as np
 import pytest
 from numpy.testing import assert_allclose, assert_array_equal
-from sklearn.datasets import load_digits
 
 from sklearn_grbm import GaussianBernoulliRBM
 
-Xdigits = load_digits().data / 16.0
-
-
-def small(**params):
-    defaults = dict(n_components=16, batch_size=20, n_iter=5, random_state=42)
-    defaults.update(params)
-    return GaussianBernoulliRBM(**defaults)
+from .helpers import Xdigits, small
 
 
 def test_tempered_chains_persist_and_reset_with_the_sampler():
