@@ -67,7 +67,7 @@ def main(argv=None):
             model = GaussianBernoulliRBM(n_components=size, n_iter=epochs, random_state=0)
             model.fit(X_train if not args.quick else X_train[:300])
             exact = "-"
-            if model.log_partition().method == "exact":
+            if size <= 16:  # 2^16 hidden states: log Z enumerated (no AIS run needed)
                 exact = f"{model.score_samples(X_test).mean():11.2f}"
             for n_betas in temperatures:
                 start = time.perf_counter()
