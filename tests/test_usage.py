@@ -117,3 +117,15 @@ def test_features_of_the_fashion_images_feed_a_classifier():
     # 250 features from 784 pixels keep the labels nearly as well as the pixels
     # (0.792 against 0.798 when measured); chance is 0.1.
     assert accuracy > 0.75 and accuracy > raw - 0.02, (accuracy, raw)
+
+
+@pytest.mark.parametrize("scale, shift", [(1.0, 0.0), (1e3, -7.0)])
+def test_defaults_beat_the_diagonal_gaussian_on_held_out_rows_in_any_units(scale, shift):
+    rng = np.random.RandomState(0)
+    X = (load_digits().data + rng.uniform(size=(1797, 64))) / 17.0  # dequantised pixels
+    X = scale * X[rng.permutation(len(X))] + shift
+    X_train, X_test = X[:1400], X[1400:]
+    mean, var = X_train.mean(axis=0), X_train.var(axis=0)
+    gaussian = np.mean(-0.5 * np.sum((X_test - mean) ** 2 / var + np.log(2 * np.pi * var), axis=1))
+    rbm = GaussianBernoulliRBM(n_components=64, random_state=0).fit(X_train)
+    assert rbm.score_samples(X_test).mean() > gaussian + 3.0
