@@ -310,8 +310,8 @@ def check_ais_options(n_chains, n_betas):
 def log_partition(params_on, shape, device, dtype, method, *, n_chains, n_betas, seed):
     """log Z by ``method`` ("auto", "exact" or "ais") of the model of ``shape``
     (M, D) whose parameters ``params_on(device, dtype)`` gives; AIS runs its
-    products in ``dtype`` (torch.float32 or float64)."""
-    check_ais_options(n_chains, n_betas)
+    products in ``dtype`` (torch.float32 or float64). The caller has checked
+    ``n_chains`` and ``n_betas`` (:func:`check_ais_options`)."""
     method = choose_method(method, *shape)
     device = likelihood_device(device)
     if method == "exact":

@@ -634,6 +634,7 @@ class GaussianBernoulliRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Ba
             ``lower`` and ``upper``, arrays of shape (n_samples,).
         """
         X = self._validate_X(X)
+        _likelihood.check_ais_options(None, n_betas)
         seed = seed_from(self.random_state if random_state is None else random_state)
         log_z = self._estimate_log_z("ais", None, n_betas, seed)
         _likelihood.warn_if_unsure(log_z)

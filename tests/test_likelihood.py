@@ -298,6 +298,8 @@ def test_bounds_of_a_large_model_are_finite_and_ordered(digits):
     rbm.fit(digits)
     short = rbm.log_likelihood_bounds(digits[:100], n_betas=100, random_state=0)
     longer = rbm.log_likelihood_bounds(digits[:100], n_betas=1000, random_state=0)
+    with pytest.raises(ValueError, match="n_betas"):
+        rbm.log_likelihood_bounds(digits[:5], n_betas=1.5)
     for bounds in (short, longer):
         assert np.isfinite(bounds.lower).all() and np.isfinite(bounds.upper).all()
         assert bounds.lower.mean() < bounds.upper.mean()
