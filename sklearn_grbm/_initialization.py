@@ -37,6 +37,31 @@ def sigma_floor(std, largest):
     return SIGMA_FLOOR_FRACTION * overall_scale(std, largest)
 
 
+#: ``weight_scale="auto"`` without standardising: the seed notebook's, in the
+#: data's units (its model and training exactly).
+NOTEBOOK_WEIGHT_SCALE = 0.01
+
+
+def resolve_weight_scale(weight_scale, n_components, n_features, standardize):
+    """``weight_scale``, with ``"auto"`` resolved.
+
+    In standardised coordinates every column has unit variance, so Glorot's
+    ``1 / sqrt(n_features + n_components)`` gives each unit an input
+    ``W_j . v`` of standard deviation about ``sqrt(D / (D + M))`` on
+    uncorrelated data: large enough that the hidden units see the data's
+    structure from the first update (a tiny W sits near the Gaussian's
+    saddle point, where the gradient on W vanishes to first order on
+    uncorrelated columns), small enough that the model starts near the
+    Gaussian. Without standardising the data's units are arbitrary; the
+    notebook's 0.01 is kept.
+    """
+    if weight_scale != "auto":
+        return float(weight_scale)
+    if not standardize:
+        return NOTEBOOK_WEIGHT_SCALE
+    return 1.0 / math.sqrt(n_features + n_components)
+
+
 def initial_weights(init, scale, n_components, n_features, random_state):
     """Initial W of shape (n_components, n_features).
 
@@ -90,7 +115,8 @@ def initial_state(
     n_features = X.shape[1]
     statistics = (X.shape[0], *column_statistics(X))
     scaling, floor = _scaling_and_floor(statistics, standardize, n_features)
-    W = initial_weights(weight_init, weight_scale, n_components, n_features, random_state)
+    scale = resolve_weight_scale(weight_scale, n_components, n_features, standardize)
+    W = initial_weights(weight_init, scale, n_components, n_features, random_state)
     if W.shape != (n_components, n_features):
         raise ValueError(
             f"weight_init has shape {W.shape}, but the model needs "

@@ -91,10 +91,12 @@ class GaussianBernoulliRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Ba
     langevin_adjust : bool, default=False
         Metropolis-Hastings correction of every Langevin step (MALA); without
         it the conditional variance is inflated by ``1 / (1 - step / 2)``.
-    weight_scale : float, default=0.01
-        Scale of the initial weights: their standard deviation with
-        ``"normal"`` (the seed notebook's 0.01), the norm of each row over
-        ``sqrt(n_features)`` with ``"orthogonal"``.
+    weight_scale : float or "auto", default="auto"
+        Scale of the initial weights (in training coordinates): their
+        standard deviation with ``"normal"``, the norm of each row over
+        ``sqrt(n_features)`` with ``"orthogonal"``. ``"auto"``: Glorot's
+        ``1 / sqrt(n_features + n_components)`` when standardising, the seed
+        notebook's 0.01 otherwise.
     weight_init : {"normal", "orthogonal"} or ndarray, default="normal"
         Initial weights. ``"normal"``: ``W ~ Normal(0, weight_scale^2)``.
         ``"orthogonal"``: rows in opposite pairs ``+q, -q`` of random
@@ -224,7 +226,7 @@ class GaussianBernoulliRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Ba
         "n_langevin_steps": [Interval(Integral, 1, None, closed="left")],
         "langevin_step_size": [Interval(Real, 0, 2, closed="neither")],
         "langevin_adjust": ["boolean"],
-        "weight_scale": [Interval(Real, 0, None, closed="neither")],
+        "weight_scale": [Interval(Real, 0, None, closed="neither"), StrOptions({"auto"})],
         "weight_init": [StrOptions({"normal", "orthogonal"}), "array-like"],
         "hidden_bias_init": [StrOptions({"zeros", "anchored"})],
         "standardize": ["boolean"],
@@ -255,7 +257,7 @@ class GaussianBernoulliRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Ba
         n_langevin_steps=10,
         langevin_step_size=0.1,
         langevin_adjust=False,
-        weight_scale=0.01,
+        weight_scale="auto",
         weight_init="normal",
         hidden_bias_init="zeros",
         standardize=True,

@@ -104,8 +104,11 @@ def test_standardised_start_is_the_diagonal_gaussian_of_the_data():
     scale = np.where(constant, np.sqrt(np.mean(std[~constant] ** 2)), std)
     assert_allclose(rbm.intercept_visible_, X.mean(axis=0) + 0 * scale, atol=1e-6)
     assert_allclose(rbm.sigma_, scale, rtol=1e-12)
-    # W ~ Normal(0, 0.01^2) in standardised units: column i scaled by its spread.
-    assert_allclose((rbm.components_ / scale).std(), 0.01, rtol=0.02)
+    # weight_scale="auto": W ~ Normal(0, 1 / (D + M)) in standardised units (Glorot's),
+    # so column i of components_ is scaled by its spread.
+    expected = 1 / np.sqrt(X.shape[1] + 300)
+    assert_allclose((rbm.components_ / scale).std(), expected, rtol=0.02)
+    assert_allclose((rbm.components_ / scale).std(axis=0), expected, rtol=0.25)
 
 
 def test_weight_init_array_starts_from_the_given_weights():

@@ -147,6 +147,7 @@ def test_langevin_sampling_from_a_zero_weight_model():
         n_components=3, n_iter=0, langevin_adjust=True, langevin_step_size=0.5
     )
     rbm.fit(np.zeros((2, 2)))
+    rbm.components_ = np.zeros((3, 2))
     rbm.sigma_ = np.array([0.3, 2.0])
     rbm.intercept_visible_ = np.array([1.0, -1.0])
     samples = rbm.sample(20000, n_steps=20, method="langevin", random_state=0)
@@ -231,7 +232,7 @@ def test_defaults_are_the_notebooks():
         n_langevin_steps=10,
         langevin_step_size=0.1,
         langevin_adjust=False,
-        weight_scale=0.01,
+        weight_scale="auto",
         weight_init="normal",
         hidden_bias_init="zeros",
         standardize=True,
