@@ -29,6 +29,7 @@ import argparse
 import time
 import warnings
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 from sklearn.datasets import load_digits
@@ -87,27 +88,42 @@ AIS_BETAS = 2000
 BOUND_BETAS = 500
 
 
+class Row(NamedTuple):
+    """One model's line: mean held-out log p(x), the AIS standard error and
+    ESS (zero and NaN where log Z is exact), the mean lower bound (NaN where
+    exact), the mean held-out free energy and the fit seconds."""
+
+    value: float
+    stderr: float = 0.0
+    ess: float = float("nan")
+    lower: float = float("nan")
+    free_energy: float = float("nan")
+    seconds: float | None = None
+
+
 def grbm_row(X_train, X_test, *, betas=(AIS_BETAS, BOUND_BETAS), shift_units=False, **params):
-    """Mean held-out log p(x), (AIS standard error, ESS, mean lower bound),
-    and fit seconds."""
+    """The :class:`Row` of a GRBM fitted with ``params`` (on ``1000 X - 7``,
+    units undone, with ``shift_units``)."""
     scale, shift = (1000.0, -7.0) if shift_units else (1.0, 0.0)
     start = time.perf_counter()
     model = GaussianBernoulliRBM(random_state=0, **params).fit(scale * X_train + shift)
     seconds = time.perf_counter() - start
+    X_eval = scale * X_test + shift
+    units = X_test.shape[1] * np.log(scale)  # undone
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", AISWarning)  # the table shows it
-        units = X_test.shape[1] * np.log(scale)  # undone
         lower = float("nan")
         if model.n_components <= 16:  # enumerated: 2^16 hidden states
             log_z = model.log_partition()
         else:
             log_z = model.log_partition("ais", n_chains=100, n_betas=betas[0])
-            bounds = model.log_likelihood_bounds(
-                scale * X_test + shift, n_betas=betas[1], random_state=0
-            )
+            bounds = model.log_likelihood_bounds(X_eval, n_betas=betas[1], random_state=0)
             lower = float(bounds.lower.mean() + units)
-        value = model.score_samples(scale * X_test + shift).mean() + units
-    return float(value), (log_z.stderr, log_z.ess, lower), seconds
+        value = model.score_samples(X_eval).mean() + units
+    # The energy is unchanged by the map between units, so the free energy
+    # compares two fits without any estimate of log Z.
+    free_energy = float(model.free_energy(X_eval).mean())
+    return Row(float(value), log_z.stderr, log_z.ess, lower, free_energy, seconds)
 
 
 def run(name, X_train, X_test, n_components, sizes, epochs, out, betas=(AIS_BETAS, BOUND_BETAS)):
@@ -117,68 +133,85 @@ def run(name, X_train, X_test, n_components, sizes, epochs, out, betas=(AIS_BETA
     out(f"   {'model':<52}{'log p(x)':>11}{'s.e.':>7}{'ESS':>6}{'lower':>11}{'fit':>8}")
     rows = {}
 
-    def show(label, value, ais=None, seconds=None):
-        stderr, ess, lower = ais or (0.0, float("nan"), float("nan"))
-        rows[label] = (value, stderr, lower)
-        se = f"{stderr:7.2f}" if ais else f"{'':7}"
-        ess = f"{ess:6.0f}" if ais and np.isfinite(ess) else f"{'':6}"
-        low = f"{lower:11.2f}" if np.isfinite(lower) else f"{'':11}"
-        fit = f"{seconds:7.1f}s" if seconds is not None else f"{'':8}"
-        out(f"   {label:<52}{value:>11.2f}{se}{ess}{low}{fit}")
+    def show(label, row):
+        rows[label] = row
+        grbm = row.seconds is not None
+        se = f"{row.stderr:7.2f}" if grbm else f"{'':7}"
+        ess = f"{row.ess:6.0f}" if np.isfinite(row.ess) else f"{'':6}"
+        low = f"{row.lower:11.2f}" if np.isfinite(row.lower) else f"{'':11}"
+        fit = f"{row.seconds:7.1f}s" if grbm else f"{'':8}"
+        out(f"   {label:<52}{row.value:>11.2f}{se}{ess}{low}{fit}")
 
     short, long = epochs
     defaults = dict(n_components=n_components, betas=betas)
     show(
         f"GRBM({n_components}) defaults, {short} epochs",
-        *grbm_row(X_train, X_test, n_iter=short, **defaults),
+        grbm_row(X_train, X_test, n_iter=short, **defaults),
     )
     show(
         f"GRBM({n_components}) defaults, {long} epochs",
-        *grbm_row(X_train, X_test, n_iter=long, **defaults),
+        grbm_row(X_train, X_test, n_iter=long, **defaults),
     )
     show(
         f"GRBM({n_components}) defaults, {short} epochs, on 1000 X - 7",
-        *grbm_row(X_train, X_test, n_iter=short, shift_units=True, **defaults),
+        grbm_row(X_train, X_test, n_iter=short, shift_units=True, **defaults),
     )
     show(
         f"GRBM({n_components}) PCD, {short} epochs",
-        *grbm_row(X_train, X_test, n_iter=short, sampler="pcd", **defaults),
+        grbm_row(X_train, X_test, n_iter=short, sampler="pcd", **defaults),
     )
     show(
         f"GRBM({n_components}) notebook's model, {short} epochs",
-        *grbm_row(X_train, X_test, n_iter=short, standardize=False, learn_sigma=False, **defaults),
+        grbm_row(X_train, X_test, n_iter=short, standardize=False, learn_sigma=False, **defaults),
     )
-    show("diagonal Gaussian", gaussian_score(X_train, X_test))
+    show("diagonal Gaussian", Row(gaussian_score(X_train, X_test)))
     X64, T64 = X_train.astype(np.float64), X_test.astype(np.float64)
-    show(f"PCA({k})", PCA(k, random_state=0).fit(X64).score(T64))
-    show(f"FactorAnalysis({k // 3})", FactorAnalysis(k // 3, random_state=0).fit(X64).score(T64))
+    show(f"PCA({k})", Row(PCA(k, random_state=0).fit(X64).score(T64)))
+    analysis = FactorAnalysis(k // 3, random_state=0)
+    show(f"FactorAnalysis({k // 3})", Row(analysis.fit(X64).score(T64)))
     for components in (K, 2 * K):
         mixture = GaussianMixture(
             components, covariance_type="diag", reg_covar=1e-4, random_state=0
         )
-        show(f"GaussianMixture({components}, diag)", mixture.fit(X64).score(T64))
+        show(f"GaussianMixture({components}, diag)", Row(mixture.fit(X64).score(T64)))
     out("")
     return rows
 
 
 def checks(name, rows, n_components, epochs, out):
+    """The issue's three checks. Above the Gaussian: "met" by the lower bound
+    (or the exact value), "by AIS only" where only the AIS estimate, which
+    can overestimate, is above it. More epochs: by the AIS (or exact) values,
+    within 1 nat or 3 standard errors. Units: by the mean free energy, which
+    the map between units leaves unchanged (no log Z involved)."""
     short, long = epochs
-    gauss = rows["diagonal Gaussian"][0]
+    gauss = rows["diagonal Gaussian"].value
     first = rows[f"GRBM({n_components}) defaults, {short} epochs"]
     later = rows[f"GRBM({n_components}) defaults, {long} epochs"]
     moved = rows[f"GRBM({n_components}) defaults, {short} epochs, on 1000 X - 7"]
-    tolerance = max(1.0, 3 * np.hypot(first[1], later[1]))
+    tolerance = max(1.0, 3 * np.hypot(first.stderr, later.stderr))
 
-    def trusted(row):  # the lower bound where AIS was used, else the exact value
-        return row[2] if np.isfinite(row[2]) else row[0]
+    def above(row):
+        trusted = row.lower if np.isfinite(row.lower) else row.value
+        return "met" if trusted > gauss else "by AIS only" if row.value > gauss else "NOT met"
 
+    verdicts = [above(first), above(later)]
     results = [
-        (f"{name}: defaults above the Gaussian", min(trusted(first), trusted(later)) > gauss),
-        (f"{name}: {long} epochs no worse than {short}", later[0] >= first[0] - tolerance),
-        (f"{name}: the units do not matter", abs(moved[0] - first[0]) <= tolerance),
+        (
+            f"{name}: defaults above the Gaussian",
+            "NOT met" if "NOT met" in verdicts else max(verdicts, key=len),  # the worse
+        ),
+        (
+            f"{name}: {long} epochs no worse than {short}",
+            "met" if later.value >= first.value - tolerance else "NOT met",
+        ),
+        (
+            f"{name}: the units do not matter",
+            "met" if abs(moved.free_energy - first.free_energy) <= 1.0 else "NOT met",
+        ),
     ]
-    for label, ok in results:
-        out(f"   [{'met' if ok else 'NOT met'}] {label}")
+    for label, verdict in results:
+        out(f"   [{verdict}] {label}")
     return results
 
 
