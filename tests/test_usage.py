@@ -114,9 +114,9 @@ def test_features_of_the_fashion_images_feed_a_classifier():
         LogisticRegression(max_iter=2000),
     ).fit(X, y)
     accuracy = pipeline.score(X_test, y_test)
-    # 250 features from 784 pixels keep the labels nearly as well as the pixels
-    # (0.792 against 0.798 when measured); chance is 0.1.
-    assert accuracy > 0.75 and accuracy > raw - 0.02, (accuracy, raw)
+    # 250 features from 784 pixels keep the labels as well as the pixels
+    # (0.804 against 0.798 when measured); chance is 0.1.
+    assert accuracy >= raw, (accuracy, raw)
 
 
 @pytest.mark.parametrize("scale, shift", [(1.0, 0.0), (1e3, -7.0)])
