@@ -150,3 +150,25 @@ def test_density_and_bounds_benchmarks_run(tmp_path, monkeypatch):
     assert len(verdicts) == 9 and (tmp_path / "density_quick.txt").exists()
     table = likelihood_bounds.main(["--quick"])
     assert all(np.isfinite(row[3]) and np.isfinite(row[4]) for row in table)
+
+
+def test_density_checks_trust_the_lower_bound_and_compare_free_energies():
+    from benchmarks.density import Row, checks
+
+    def verdicts(first, moved_free_energy=-100.0):
+        rows = {
+            "diagonal Gaussian": Row(0.0),
+            "GRBM(5) defaults, 1 epochs": first,
+            "GRBM(5) defaults, 2 epochs": Row(6.0, 0.1, 50, 1.0, -100.0, 1.0),
+            "GRBM(5) defaults, 1 epochs, on 1000 X - 7": Row(
+                5.0, 0.1, 50, 1.0, moved_free_energy, 1.0
+            ),
+        }
+        return [verdict for _, verdict in checks("x", rows, 5, (1, 2), lambda line: None)]
+
+    # AIS (value) above the Gaussian, lower bound below it: only AIS shows it
+    assert verdicts(Row(5.0, 0.1, 50, -1.0, -100.0, 1.0))[0] == "by AIS only"
+    assert verdicts(Row(5.0, 0.1, 50, 2.0, -100.0, 1.0))[0] == "met"
+    assert verdicts(Row(-5.0, 0.1, 50, -6.0, -100.0, 1.0))[:2] == ["NOT met", "met"]
+    assert verdicts(Row(9.0, 0.1, 50, 2.0, -100.0, 1.0))[1] == "NOT met"  # 2 epochs lost 3 nats
+    assert verdicts(Row(5.0, 0.1, 50, 2.0, -100.0, 1.0), -101.5)[2] == "NOT met"
