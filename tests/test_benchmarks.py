@@ -172,3 +172,33 @@ def test_density_checks_trust_the_lower_bound_and_compare_free_energies():
     assert verdicts(Row(-5.0, 0.1, 50, -6.0, -100.0, 1.0))[:2] == ["NOT met", "met"]
     assert verdicts(Row(9.0, 0.1, 50, 2.0, -100.0, 1.0))[1] == "NOT met"  # 2 epochs lost 3 nats
     assert verdicts(Row(5.0, 0.1, 50, 2.0, -100.0, 1.0), -101.5)[2] == "NOT met"
+
+
+def test_sigma_temperature_finds_the_exact_best_common_shift_of_sigma(tmp_path, monkeypatch):
+    from benchmarks import sigma_temperature
+    from benchmarks.density import datasets
+    from sklearn_grbm import GaussianBernoulliRBM
+
+    monkeypatch.setattr(sigma_temperature, "RESULTS", tmp_path)
+    assert len(sigma_temperature.main(["--quick"])) == 6
+    assert (tmp_path / "sigma_temperature_quick.txt").exists()
+
+    X_train, X_test, _, _ = datasets(True)["natural patches (28x28)"]
+    model = GaussianBernoulliRBM(n_components=8, n_iter=6, random_state=0).fit(X_train)
+    delta0, _, _ = sigma_temperature.best_common_shift(model, X_train, X_test)
+    sigma = model.sigma_ * np.exp(-0.1)  # too sharp by a known factor
+    model.sigma_ = sigma
+    delta, before, after = sigma_temperature.best_common_shift(model, X_train, X_test)
+    assert_allclose(delta, delta0 + 0.1, atol=0.01)
+    # The benchmark's own enumeration agrees with the estimator's exact log Z ...
+    assert_allclose(before, model.score_samples(X_test).mean(), rtol=1e-5)
+
+    def train_score(shift):
+        model.sigma_ = (sigma * np.exp(shift)).astype(sigma.dtype)
+        return model.score_samples(X_train).mean()
+
+    # ... and its shift maximises the training log-likelihood over the common shift.
+    assert train_score(delta) >= max(train_score(delta - 0.02), train_score(delta + 0.02))
+    assert train_score(delta) > train_score(0.0)
+    model.sigma_ = (sigma * np.exp(delta)).astype(sigma.dtype)
+    assert_allclose(after, model.score_samples(X_test).mean(), rtol=1e-5)
