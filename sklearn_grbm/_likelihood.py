@@ -18,9 +18,16 @@ from typing import NamedTuple
 
 import numpy as np
 import torch
+from scipy.optimize import minimize_scalar
 from torch.nn.functional import softplus
 
-from ._functional import RBMParams, sample_visible, tempered_gibbs_step, tempered_weights
+from ._functional import (
+    RBMParams,
+    hidden_state_log_weights,
+    sample_visible,
+    tempered_gibbs_step,
+    tempered_weights,
+)
 from ._random import make_generator
 from .exceptions import AISWarning
 
@@ -110,25 +117,79 @@ def _gaussian_constant(log_sigma):
     return 0.5 * n_features * math.log(2.0 * math.pi) + float(log_sigma.sum())
 
 
+def hidden_states(W, max_batch_elements, *, width=None):
+    """All 2^M hidden states (float64 rows), in batches of at most about
+    ``max_batch_elements`` entries of ``h @ W`` (rows of ``width`` entries,
+    D by default)."""
+    n_components, n_features = W.shape
+    n_states = 2**n_components
+    width = n_features if width is None else width
+    batch = max(1, min(n_states, max_batch_elements // max(width, 1)))
+    bits = torch.arange(n_components, device=W.device)
+    for start in range(0, n_states, batch):
+        codes = torch.arange(start, min(start + batch, n_states), device=W.device)
+        yield ((codes[:, None] >> bits) & 1).to(torch.float64)
+
+
 def log_partition_exact(params, *, max_batch_elements=2**22):
     """Exact log Z by enumerating the 2^M hidden states (float64)."""
     params = RBMParams(*(t.to(torch.float64) for t in params))
-    W, b, c, inv_var = params.W, params.b, params.c, params.inv_var
-    n_components, n_features = W.shape
-    n_states = 2**n_components
-    batch = max(1, min(n_states, max_batch_elements // max(n_features, 1)))
-    bits = torch.arange(n_components, device=W.device)
-    partial = []
-    for start in range(0, n_states, batch):
-        codes = torch.arange(start, min(start + batch, n_states), device=W.device)
-        h = ((codes[:, None] >> bits) & 1).to(torch.float64)
-        shift = h @ W
-        quadratic = (shift * (2.0 * b + shift) * inv_var).sum(dim=1)
-        partial.append(torch.logsumexp(h @ c + 0.5 * quadratic, dim=0))
+    partial = [
+        torch.logsumexp(hidden_state_log_weights(h, params), dim=0)
+        for h in hidden_states(params.W, max_batch_elements)
+    ]
     log_sum = float(torch.logsumexp(torch.stack(partial), dim=0))
     return LogPartition(
         value=_gaussian_constant(params.log_sigma) + log_sum, stderr=0.0, method="exact"
     )
+
+
+#: Training fits sigma's temperature exactly (``calibrate_sigma``) when one
+#: pass over the hidden states, 2^M states of M^2 multiply-adds each, takes at
+#: most this many (up to 19 hidden units; a fraction of a second).
+CALIBRATION_MAX_MULTIPLY_ADDS = 2.5e8
+
+
+def calibration_is_affordable(n_components):
+    """Whether training may enumerate the hidden states once per epoch."""
+    return (2.0**n_components) * n_components**2 <= CALIBRATION_MAX_MULTIPLY_ADDS
+
+
+def best_common_log_sigma_shift(params, v, *, bound=0.2, max_batch_elements=2**22):
+    """The shift ``delta`` of every ``log sigma`` (W, b, c held) that maximises
+    the exact mean log-likelihood of the rows ``v``, within ``[-bound, bound]``.
+
+    With ``a = exp(-2 delta)`` every term is a fixed tensor times ``a``: the
+    free energy is ``a Q(v) - sum_j softplus(c_j + a G_j(v))`` and ``log Z``
+    is ``const + D delta + logsumexp_h(h.c + a B(h))`` with
+    ``B(h) = h.u + h^T K h / 2``, ``u = W (b / sigma^2)``,
+    ``K = W diag(1 / sigma^2) W^T``: one pass over the states at M^2 each
+    (not M D) and one product with the rows, then each evaluation is cheap.
+    """
+    device = likelihood_device(params.W.device)
+    params = RBMParams(*(t.to(device, torch.float64) for t in params))
+    v = v.to(device, torch.float64)
+    W, b, c, inv_var = params.W, params.b, params.c, params.inv_var
+    n_features = W.shape[1]
+    u, K = W @ (b * inv_var), (W * inv_var) @ W.T
+    state_bias, state_quadratic = [], []
+    for h in hidden_states(W, max_batch_elements, width=W.shape[0]):
+        state_bias.append(h @ c)
+        state_quadratic.append(h @ u + 0.5 * ((h @ K) * h).sum(dim=1))
+    state_bias, state_quadratic = torch.cat(state_bias), torch.cat(state_quadratic)
+    quadratic = 0.5 * ((v - b) ** 2 * inv_var).sum(dim=1)
+    weighted = (v * inv_var) @ W.T
+
+    def negative_log_likelihood(delta):
+        a = math.exp(-2.0 * delta)
+        free_energy = a * quadratic - softplus(c + a * weighted).sum(dim=1)
+        log_z = n_features * delta + torch.logsumexp(state_bias + a * state_quadratic, dim=0)
+        return float(free_energy.mean() + log_z)
+
+    result = minimize_scalar(
+        negative_log_likelihood, bounds=(-bound, bound), method="bounded", options={"xatol": 1e-4}
+    )
+    return float(result.x)
 
 
 def ais_schedule(n_betas):

@@ -70,11 +70,21 @@ class GaussianBernoulliRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Ba
         ``ceil(n_samples / batch_size)`` minibatches of nearly equal size.
     n_iter : int, default=25
         Passes over the training data (epochs) in :meth:`fit`.
-    n_gibbs_steps : int, default=1
-        Steps of the sampler per update: k in CD-k.
-    sampler : {"cd", "pcd", "pt", "langevin"}, default="cd"
+    n_gibbs_steps : int or "auto", default="auto"
+        Steps of the sampler per update: k in CD-k. ``"auto"``: for
+        ``"cd"`` when standardising, as many as cost ``16384`` multiply-adds
+        per row (``M * D`` each), from 1 to 100, so CD-1 on images and long
+        chains, which reach separated modes, where they are cheap (100 for
+        64 units in 2-D, 16 for 16 units on 64 columns); otherwise 1
+        (without standardising, the notebook's CD-1).
+    sampler : {"auto", "cd", "pcd", "pt", "langevin", "exact"}, default="auto"
         The negative phase of training: a Markov chain kernel (a ``method``
-        of :meth:`sample`) and where its chains start. ``"cd"``: Gibbs from
+        of :meth:`sample`) and where its chains start. ``"auto"``:
+        ``"exact"`` for small models (at most 10 hidden units, when
+        standardising), ``"cd"`` otherwise. ``"exact"``: independent draws
+        from the model itself, its 2^M hidden states enumerated (at most 12
+        hidden units), so each update follows the likelihood's own gradient.
+        ``"cd"``: Gibbs from
         the minibatch. ``"pcd"``: Gibbs on persistent chains carried across
         minibatches, epochs and :meth:`partial_fit` calls. ``"pt"``:
         parallel tempering (Cho, Ilin and Raiko 2011), persistent chains at
@@ -95,19 +105,23 @@ class GaussianBernoulliRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Ba
         Scale of the initial weights (in training coordinates): their
         standard deviation with ``"normal"``, the norm of each row over
         ``sqrt(n_features)`` with ``"orthogonal"``. ``"auto"``: Glorot's
-        ``1 / sqrt(n_features + n_components)`` when standardising, the seed
+        ``1 / sqrt(n_features + n_components)`` when standardising (small
+        models: rows of norm 2, two standard deviations), the seed
         notebook's 0.01 otherwise.
-    weight_init : {"normal", "orthogonal"} or ndarray, default="normal"
-        Initial weights. ``"normal"``: ``W ~ Normal(0, weight_scale^2)``.
+    weight_init : {"auto", "normal", "orthogonal"} or ndarray, default="auto"
+        Initial weights. ``"auto"``: ``"orthogonal"`` for small models (at
+        most 10 hidden units, when standardising), else ``"normal"``.
+        ``"normal"``: ``W ~ Normal(0, weight_scale^2)``.
         ``"orthogonal"``: rows in opposite pairs ``+q, -q`` of random
         orthonormal directions, which spreads the one-unit components evenly
         (whitened data with heavy-tailed sources). An array of shape
         (n_components, n_features) starts from the given W, in the data's
         units (as ``KMeans(init=array)``).
-    hidden_bias_init : {"zeros", "anchored"}, default="zeros"
+    hidden_bias_init : {"auto", "zeros", "anchored"}, default="auto"
         Initial hidden biases. ``"anchored"`` (Melchior, Wang and Wiskott):
         each one-unit mixture component starts at 1% of the weight of the
-        all-off one, which lets CD leave the single Gaussian.
+        all-off one, which lets training leave the single Gaussian.
+        ``"auto"``: ``"anchored"`` for small models, else ``"zeros"``.
     standardize : bool, default=True
         Train on each column centred and divided by its standard deviation
         (constant columns take the others' root-mean-square), with the
@@ -128,6 +142,12 @@ class GaussianBernoulliRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Ba
     max_update_norm : float or None, default=None
         If set, each step's change of each row of W is scaled down to at most
         this L2 norm.
+    calibrate_sigma : bool, default=True
+        With ``learn_sigma``, end each epoch by rescaling all sigmas by the one
+        factor that maximises the exact likelihood of the epoch's first 4,096
+        rows, where the hidden states are few enough to enumerate
+        (``n_components <= 19``): CD-1 leaves sigma a few percent too small
+        on some data, which costs hundreds of nats (see the user guide).
     optimizer : {"adam", "sgd"}, default="adam"
         Adam (betas 0.9, 0.999, eps 1e-8) or SGD with ``momentum``.
     momentum : float, default=0.9
@@ -220,19 +240,20 @@ class GaussianBernoulliRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Ba
         "learning_rate": [Interval(Real, 0, None, closed="neither")],
         "batch_size": [Interval(Integral, 1, None, closed="left")],
         "n_iter": [Interval(Integral, 0, None, closed="left")],
-        "n_gibbs_steps": [Interval(Integral, 1, None, closed="left")],
-        "sampler": [StrOptions(set(_training.SAMPLERS))],
+        "n_gibbs_steps": [Interval(Integral, 1, None, closed="left"), StrOptions({"auto"})],
+        "sampler": [StrOptions(set(_training.SAMPLERS) | {"auto"})],
         "n_temperatures": [Interval(Integral, 2, None, closed="left")],
         "n_langevin_steps": [Interval(Integral, 1, None, closed="left")],
         "langevin_step_size": [Interval(Real, 0, 2, closed="neither")],
         "langevin_adjust": ["boolean"],
         "weight_scale": [Interval(Real, 0, None, closed="neither"), StrOptions({"auto"})],
-        "weight_init": [StrOptions({"normal", "orthogonal"}), "array-like"],
-        "hidden_bias_init": [StrOptions({"zeros", "anchored"})],
+        "weight_init": [StrOptions({"auto", "normal", "orthogonal"}), "array-like"],
+        "hidden_bias_init": [StrOptions({"auto", "zeros", "anchored"})],
         "standardize": ["boolean"],
         "learn_sigma": ["boolean"],
         "sigma_learning_rate": [Interval(Real, 0, None, closed="neither"), None],
         "max_update_norm": [Interval(Real, 0, None, closed="neither"), None],
+        "calibrate_sigma": ["boolean"],
         "sigma": [Interval(Real, 0, None, closed="neither")],
         "optimizer": [StrOptions({"adam", "sgd"})],
         "momentum": [Interval(Real, 0, 1, closed="left")],
@@ -251,20 +272,21 @@ class GaussianBernoulliRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Ba
         learning_rate=1e-3,
         batch_size=128,
         n_iter=25,
-        n_gibbs_steps=1,
-        sampler="cd",
+        n_gibbs_steps="auto",
+        sampler="auto",
         n_temperatures=10,
         n_langevin_steps=10,
         langevin_step_size=0.1,
         langevin_adjust=False,
         weight_scale="auto",
-        weight_init="normal",
-        hidden_bias_init="zeros",
+        weight_init="auto",
+        hidden_bias_init="auto",
         standardize=True,
         learn_sigma=True,
         sigma=1.0,
         sigma_learning_rate=None,
         max_update_norm=None,
+        calibrate_sigma=True,
         optimizer="adam",
         momentum=0.9,
         weight_decay=0.0,
@@ -292,6 +314,7 @@ class GaussianBernoulliRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Ba
         self.sigma = sigma
         self.sigma_learning_rate = sigma_learning_rate
         self.max_update_norm = max_update_norm
+        self.calibrate_sigma = calibrate_sigma
         self.optimizer = optimizer
         self.momentum = momentum
         self.weight_decay = weight_decay
@@ -386,7 +409,8 @@ class GaussianBernoulliRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Ba
 
     def _state_to_device(self, state, device, dtype):
         """NumPy training state -> parameters, optimizer state and chains on ``device``."""
-        options = (self.optimizer, self.sampler, self.n_temperatures)
+        sampler = _training.resolve_sampler(self.sampler, self.n_components, self.standardize)
+        options = (self.optimizer, sampler, self.n_temperatures)
         return _training.state_to_device(state, device, dtype, *options)
 
     def _state_from_device(self, state, params, opt_state, chains, np_dtype):
@@ -412,7 +436,7 @@ class GaussianBernoulliRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Ba
         squared_scale = to_tensor(
             scale**2, device, torch.float32 if device.type == "mps" else torch.float64
         )
-        config = _training.TrainingConfig.from_params(self.get_params())
+        config = _training.TrainingConfig.from_params(self.get_params(), X.shape[1])
         history = {key: list(values) for key, values in self.history_.items()}
         name, n_iter_start = type(self).__name__, self.n_iter_
         for epoch in range(n_iter_start, n_iter_start + n_epochs):
@@ -696,12 +720,14 @@ class GaussianBernoulliRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Ba
         mean : bool, default=False
             Return the mean ``b + W^T h`` of ``p(v | h)`` at the last step
             instead of a draw from it (the sample without its noise).
-        method : {"gibbs", "pt", "langevin"}, default="gibbs"
+        method : {"gibbs", "pt", "langevin", "exact"}, default="gibbs"
             The kernel (the ones ``sampler`` trains with; ``"cd"`` and
             ``"pcd"`` use ``"gibbs"``). ``"pt"``: parallel tempering over
             ``n_temperatures`` chains per sample, which moves between modes
             far sooner at ``n_temperatures`` times the cost. ``"langevin"``:
             Gibbs-Langevin with the estimator's Langevin settings.
+            ``"exact"``: independent draws from the model itself (at most 12
+            hidden units; ``n_steps`` does not matter).
         random_state : int, RandomState instance or None, default=None
             Seed of this call; None continues the model's ``random_state_``.
 

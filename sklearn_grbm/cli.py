@@ -150,11 +150,11 @@ def main(argv=None):
     model_name = (
         "the notebook's model (sigma fixed at 1)"
         if args.notebook_model
-        else "the defaults (standardised, sigma learned)"
+        else "the defaults (standardised, sigma learned, exact sampling up to 10 units)"
     )
     print(
         f"{args.dataset}: {X_train.shape[0]} train and {X_test.shape[0]} test rows of "
-        f"{X_train.shape[1]} features; {model_name}; {epochs} epochs, CD-1, Adam 1e-3, batch 128"
+        f"{X_train.shape[1]} features; {model_name}; {epochs} epochs, Adam 1e-3, batch 128"
     )
     start = time.perf_counter()
     try:

@@ -202,3 +202,14 @@ def test_sigma_temperature_finds_the_exact_best_common_shift_of_sigma(tmp_path, 
     assert train_score(delta) > train_score(0.0)
     model.sigma_ = (sigma * np.exp(delta)).astype(sigma.dtype)
     assert_allclose(after, model.score_samples(X_test).mean(), rtol=1e-5)
+
+
+def test_small_models_compares_the_defaults_with_the_glorot_start(tmp_path, monkeypatch):
+    from benchmarks import small_models
+
+    monkeypatch.setattr(small_models, "RESULTS", tmp_path)
+    rows = small_models.main(["--quick"])
+    assert len(rows) == 2 * 2 * 3  # data sets x sizes x configurations, one seed
+    assert {row[2] for row in rows} == {"CD-1, Glorot start", "exact, Glorot start", "defaults"}
+    assert all(np.isfinite(row[4]) and 0 < row[5] < 1 for row in rows)
+    assert (tmp_path / "small_models_quick.txt").exists()

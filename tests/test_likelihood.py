@@ -12,6 +12,8 @@ from sklearn.datasets import load_digits
 from sklearn_grbm import GaussianBernoulliRBM
 from sklearn_grbm._functional import RBMParams
 from sklearn_grbm._likelihood import (
+    best_common_log_sigma_shift,
+    calibration_is_affordable,
     choose_method,
     exact_is_affordable,
     log_mean_exp_with_stderr,
@@ -48,6 +50,30 @@ def test_exact_log_partition_is_independent_of_batching():
     whole = log_partition_exact(torch_params(*model)).value
     pieces = log_partition_exact(torch_params(*model), max_batch_elements=7 * 5).value
     assert_allclose(pieces, whole, rtol=1e-13)
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_best_common_sigma_shift_maximises_the_exact_likelihood(seed):
+    W, b, c, sigma = ref.random_model(5, 4, seed=seed)
+    V = np.random.RandomState(seed).normal(size=(300, 4)) * 2.0 + b
+    sigma = sigma * 0.8  # off the optimum, so the maximum is inside the bounds
+
+    def mean_log_likelihood(delta):
+        return ref.log_likelihood(V, W, b, c, sigma * np.exp(delta)).mean()
+
+    grid = np.linspace(-0.3, 0.3, 6001)
+    best = grid[np.argmax([mean_log_likelihood(delta) for delta in grid])]
+    params = torch_params(W, b, c, sigma)
+    got = best_common_log_sigma_shift(params, torch.tensor(V), bound=0.3)
+    assert_allclose(got, best, atol=2e-4)
+    # the batches over the hidden states do not matter
+    tiny = best_common_log_sigma_shift(params, torch.tensor(V), bound=0.3, max_batch_elements=8)
+    assert_allclose(tiny, got, atol=1e-6)
+
+
+def test_sigma_calibration_is_affordable_for_small_models_only():
+    assert calibration_is_affordable(16) and calibration_is_affordable(19)
+    assert not calibration_is_affordable(20) and not calibration_is_affordable(256)
 
 
 def test_one_dimensional_density_integrates_to_one():

@@ -226,20 +226,21 @@ def test_defaults_are_the_notebooks():
         learning_rate=1e-3,
         batch_size=128,
         n_iter=25,
-        n_gibbs_steps=1,
-        sampler="cd",
+        n_gibbs_steps="auto",
+        sampler="auto",
         n_temperatures=10,
         n_langevin_steps=10,
         langevin_step_size=0.1,
         langevin_adjust=False,
         weight_scale="auto",
-        weight_init="normal",
-        hidden_bias_init="zeros",
+        weight_init="auto",
+        hidden_bias_init="auto",
         standardize=True,
         learn_sigma=True,
         sigma=1.0,
         sigma_learning_rate=None,
         max_update_norm=None,
+        calibrate_sigma=True,
         optimizer="adam",
         momentum=0.9,
         weight_decay=0.0,
@@ -353,10 +354,11 @@ def test_methods_before_fit_raise_not_fitted():
 # ------------------------------------------------------------------ divergence, rollback
 
 
-def test_divergence_raises_and_leaves_unfitted_model_unfitted():
+@pytest.mark.parametrize("sampler", ["auto", "cd"])  # 8 units: "auto" samples exactly
+def test_divergence_raises_and_leaves_unfitted_model_unfitted(sampler):
     X = Xdigits * 1e4
     rbm = GaussianBernoulliRBM(
-        n_components=8, learning_rate=1e6, optimizer="sgd", momentum=0.0, n_iter=3
+        n_components=8, learning_rate=1e6, optimizer="sgd", momentum=0.0, n_iter=3, sampler=sampler
     )
     with pytest.raises(DivergenceError, match="learning_rate") as excinfo:
         rbm.fit(X)

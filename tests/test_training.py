@@ -9,6 +9,7 @@ from numpy.testing import assert_allclose, assert_array_equal
 
 from sklearn_grbm import GaussianBernoulliRBM
 
+from . import reference as ref
 from .helpers import Xdigits, small
 
 
@@ -123,6 +124,7 @@ def test_sigma_learning_rate_is_the_step_of_log_sigma_alone():
         learning_rate=1e-2,
         batch_size=50,
         standardize=False,
+        calibrate_sigma=False,  # the Adam steps alone
         random_state=0,
     )
     same = GaussianBernoulliRBM(sigma_learning_rate=1e-2, **params).fit(X)
@@ -135,6 +137,47 @@ def test_sigma_learning_rate_is_the_step_of_log_sigma_alone():
     assert np.abs(np.log(slow.sigma_)).max() < 5 * n_steps * 1e-5
     assert np.abs(np.log(default.sigma_)).max() > 0.5 * n_steps * 1e-2
     assert np.abs(slow.components_ - default.components_).max() < 0.1  # W still learns
+
+
+@pytest.mark.parametrize("standardize", [True, False])
+def test_sigma_calibration_ends_each_epoch_at_the_best_common_temperature(standardize):
+    # W, b, c are those of CD-1 alone; sigma differs by one common factor, the
+    # one that maximises the exact likelihood of the epoch's rows (all of them
+    # here: fewer than CALIBRATION_ROWS).
+    X = Xdigits[:600] * 3.0 + 1.0
+    # sigma=2.0: near the optimum in the data's units, so it is inside the bounds
+    sigma = 1.0 if standardize else 2.0
+    params = dict(n_components=6, n_iter=1, standardize=standardize, sigma=sigma, random_state=0)
+    plain = GaussianBernoulliRBM(calibrate_sigma=False, **params).fit(X)
+    calibrated = GaussianBernoulliRBM(**params).fit(X)
+    # (in the data's units c depends on sigma when standardising: c - W (t / a) / sigma^2)
+    same = ("components_", "intercept_visible_") + (() if standardize else ("intercept_hidden_",))
+    for name in same:
+        assert_array_equal(getattr(calibrated, name), getattr(plain, name))
+    log_ratio = np.log(calibrated.sigma_ / plain.sigma_)
+    assert_allclose(log_ratio, log_ratio.mean(), atol=1e-10)
+    delta = log_ratio.mean()
+    assert 1e-3 < abs(delta) < 0.19  # not already at the optimum; inside the bounds
+    assert calibrated.score_samples(X).mean() > plain.score_samples(X).mean()  # exact log Z
+    if standardize:
+        return  # holding c in the data's units is not holding it in training coordinates
+    sigma = plain.sigma_.copy()
+
+    def train_score(shift):
+        plain.sigma_ = sigma * np.exp(shift)
+        return plain.score_samples(X).mean()
+
+    assert train_score(delta) >= max(train_score(delta - 2e-3), train_score(delta + 2e-3))
+
+
+def test_sigma_calibration_leaves_large_and_fixed_sigma_models_alone():
+    X = Xdigits[:300]
+    for params in (dict(n_components=24), dict(n_components=6, learn_sigma=False)):
+        params.update(n_iter=2, random_state=0)
+        on = GaussianBernoulliRBM(**params).fit(X)
+        off = GaussianBernoulliRBM(calibrate_sigma=False, **params).fit(X)
+        assert_array_equal(on.sigma_, off.sigma_)
+        assert_array_equal(on.components_, off.components_)
 
 
 def test_max_update_norm_caps_each_hidden_units_step():
@@ -172,6 +215,7 @@ SAMPLER_SETTINGS = {
     "pcd": dict(sampler="pcd"),
     "pt": dict(sampler="pt", n_temperatures=3),
     "langevin": dict(sampler="langevin", n_langevin_steps=3),
+    "exact": dict(sampler="exact"),
 }
 
 
@@ -267,3 +311,82 @@ def test_most_sigmas_at_the_floor_warn(monkeypatch):
     monkeypatch.setattr(_monitor, "DEGENERATE_FLOOR_FRACTION", -1.0)
     with pytest.warns(FitQualityWarning, match="0% of the visible"):
         small(n_iter=1).fit(Xdigits)
+
+
+# ------------------------------------------------------------------ what "auto" trains with
+
+
+def test_exact_sampler_draws_from_the_model_itself():
+    import torch
+
+    from sklearn_grbm._functional import RBMParams
+    from sklearn_grbm._training import KernelOptions, exact_kernel
+
+    W, b, c, sigma = ref.random_model(3, 2, seed=0, scale=1.5)
+    params = RBMParams(*(torch.tensor(a) for a in (W, b, c, np.log(sigma))))
+    n = 200_000
+    generator = torch.Generator().manual_seed(0)
+    options = KernelOptions(10, 10, 0.1, False)
+    draws = exact_kernel(torch.zeros(n, 2, dtype=torch.float64), params, 1, generator, options)
+    # The model's moments, from its marginal over the enumerated hidden states.
+    H = ref.all_hidden_states(3)
+    log_weights = H @ c + np.sum(((b + H @ W) ** 2 - b**2) / (2 * sigma**2), axis=1)
+    p_h = np.exp(log_weights - log_weights.max())
+    p_h /= p_h.sum()
+    means = b + H @ W
+    mean = p_h @ means
+    covariance = np.diag(sigma**2) + (means - mean).T @ (p_h[:, None] * (means - mean))
+    v = draws.v.numpy()
+    standard_error = np.sqrt(np.diag(covariance) / n)
+    assert np.all(np.abs(v.mean(axis=0) - mean) < 4 * standard_error)
+    assert_allclose(np.cov(v.T), covariance, rtol=0.02, atol=0.02 * covariance.max())
+    # p(h = 1 | v) at the draws averages to the model's marginal of h
+    assert_allclose(draws.p.numpy().mean(axis=0), p_h @ H, atol=4 * 0.5 / np.sqrt(n))
+    assert_allclose(draws.v_scaled.numpy(), v / sigma**2)
+
+
+def test_exact_sampler_refuses_too_many_hidden_states():
+    with pytest.raises(ValueError, match="sampler='exact' enumerates 2\\^n_components"):
+        GaussianBernoulliRBM(n_components=13, sampler="exact").fit(Xdigits[:50])
+
+
+@pytest.mark.parametrize(
+    "n_components, n_features, standardize, sampler, steps",
+    [
+        (4, 2, True, "exact", 100),  # the 2-D ICA problem (CD, if asked for, gets 100)
+        (10, 784, True, "exact", 2),  # (2 steps, were CD asked for)
+        (64, 2, True, "cd", 100),  # three Gaussians: 16384 / 128 = 128 steps, capped
+        (16, 64, True, "cd", 16),  # digits
+        (64, 64, True, "cd", 4),
+        (20, 784, True, "cd", 1),
+        (250, 784, True, "cd", 1),  # images: CD-1
+        (4, 2, False, "cd", 1),  # without standardising: the notebook's CD-1
+        (250, 784, False, "cd", 1),
+    ],
+)
+def test_auto_sampler_and_steps_follow_the_models_size(
+    n_components, n_features, standardize, sampler, steps
+):
+    from sklearn_grbm._training import resolve_gibbs_steps, resolve_sampler
+
+    assert resolve_sampler("auto", n_components, standardize) == sampler
+    sizes = (n_components, n_features, standardize)
+    assert resolve_gibbs_steps("auto", "cd", *sizes) == steps
+    assert resolve_sampler("pcd", n_components, standardize) == "pcd"
+    assert resolve_gibbs_steps(3, "cd", *sizes) == 3
+    for other in ("pcd", "pt", "langevin", "exact"):  # long chains for CD only
+        assert resolve_gibbs_steps("auto", other, *sizes) == 1
+
+
+@pytest.mark.parametrize(
+    "n_components, explicit", [(6, dict(sampler="exact")), (24, dict(n_gibbs_steps=10))]
+)
+def test_the_defaults_train_with_what_auto_resolves_to(n_components, explicit):
+    # 24 units on the 64 digit pixels: 16384 // 1536 = 10 Gibbs steps of CD
+    params = dict(n_components=n_components, n_iter=2, batch_size=50, random_state=0)
+    default = GaussianBernoulliRBM(**params).fit(Xdigits[:300])
+    spelled_out = GaussianBernoulliRBM(**params, **explicit).fit(Xdigits[:300])
+    assert_array_equal(default.components_, spelled_out.components_)
+    assert_array_equal(default.sigma_, spelled_out.sigma_)
+    one_step = GaussianBernoulliRBM(**params, sampler="cd", n_gibbs_steps=1).fit(Xdigits[:300])
+    assert not np.array_equal(default.components_, one_step.components_)
