@@ -407,9 +407,9 @@ class GaussianBernoulliRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Ba
             state = _initialization.from_attributes(state, *attributes, self.sigma_)
         return state
 
-    def _state_to_device(self, state, device, dtype):
-        """NumPy training state -> parameters, optimizer state and chains on ``device``."""
-        sampler = _training.resolve_sampler(self.sampler, self.n_components, self.standardize)
+    def _state_to_device(self, state, device, dtype, sampler):
+        """NumPy training state -> parameters, optimizer state and chains on
+        ``device`` (the chains only if they suit ``sampler``, resolved)."""
         options = (self.optimizer, sampler, self.n_temperatures)
         return _training.state_to_device(state, device, dtype, *options)
 
@@ -431,12 +431,12 @@ class GaussianBernoulliRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Ba
         held_out = None
         if X_held_out is not None:
             held_out = _training.training_rows(X_held_out, device, dtype, state["scaling"])
-        params, opt_state, chains = self._state_to_device(state, device, dtype)
+        config = _training.TrainingConfig.from_params(self.get_params(), X.shape[1])
+        params, opt_state, chains = self._state_to_device(state, device, dtype, config.sampler)
         log_sigma_floor = to_tensor(np.log(state["sigma_floor"] / scale), device, dtype)
         squared_scale = to_tensor(
             scale**2, device, torch.float32 if device.type == "mps" else torch.float64
         )
-        config = _training.TrainingConfig.from_params(self.get_params(), X.shape[1])
         history = {key: list(values) for key, values in self.history_.items()}
         name, n_iter_start = type(self).__name__, self.n_iter_
         for epoch in range(n_iter_start, n_iter_start + n_epochs):
