@@ -181,7 +181,7 @@ def resolve_sampler(name, n_components, standardize):
 def check_exact_sampling(n_components):
     if 2**n_components > EXACT_SAMPLER_MAX_STATES:
         raise ValueError(
-            f"sampler='exact' enumerates 2^n_components hidden states; n_components="
+            f"exact sampling enumerates 2^n_components hidden states; n_components="
             f"{n_components} is above {EXACT_SAMPLER_MAX_STATES.bit_length() - 1}"
         )
 

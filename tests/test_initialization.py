@@ -62,6 +62,34 @@ def test_orthogonal_init_spreads_opposite_pairs_of_orthonormal_directions():
     assert not np.allclose(other.components_, rbm.components_)
 
 
+@pytest.mark.parametrize("n_components", [4, 10, 11])
+def test_auto_start_spreads_small_models_only(n_components):
+    # Small models (<= 10 units, standardising) start as the data's Gaussian
+    # plus one-unit components in +-pairs of orthonormal directions, 2 standard
+    # deviations out, each at 1% of the all-off component's weight.
+    X = Xdigits * 3.0 + 1.0
+    params = dict(n_components=n_components, n_iter=0, random_state=0)
+    rbm = GaussianBernoulliRBM(**params).fit(X)
+    W, b, c, sigma = rbm.components_, rbm.intercept_visible_, rbm.intercept_hidden_, rbm.sigma_
+    W_standardised = rbm._training_state["params"]["W"]  # in training coordinates
+    assert_allclose(W_standardised * rbm._training_state["scaling"][1], W, rtol=1e-12)
+    if n_components > 10:  # Glorot's normal weights, zero biases, in training coordinates
+        assert_allclose(W_standardised.std(), 1 / np.sqrt(64 + n_components), rtol=0.1)
+        assert_allclose(rbm._training_state["params"]["c"], 0.0)
+        return
+    assert_allclose(np.linalg.norm(W_standardised, axis=1), 2.0, rtol=1e-6)
+    assert_allclose(W_standardised[0::2], -W_standardised[1::2], rtol=1e-6)
+    assert_allclose(
+        W_standardised[0::2] @ W_standardised[0::2].T, 4 * np.eye(n_components // 2), atol=1e-6
+    )
+    log_weights = c + np.sum(((b + W) ** 2 - b**2) / (2 * sigma**2), axis=1)
+    assert_allclose(log_weights, np.log(0.01), rtol=1e-6)
+    # without standardising, the notebook's start whatever the size
+    plain = GaussianBernoulliRBM(standardize=False, **params).fit(X)
+    assert_array_equal(plain.intercept_hidden_, 0)
+    assert_allclose(plain.components_.std(), 0.01, rtol=0.3)
+
+
 def test_sigma_cannot_collapse_on_constant_or_quantised_columns():
     X = load_digits().data  # integers 0..16, several columns always 0
     constant = X.std(axis=0) == 0

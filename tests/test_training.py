@@ -346,8 +346,11 @@ def test_exact_sampler_draws_from_the_model_itself():
 
 
 def test_exact_sampler_refuses_too_many_hidden_states():
-    with pytest.raises(ValueError, match="sampler='exact' enumerates 2\\^n_components"):
+    with pytest.raises(ValueError, match="exact sampling enumerates 2\\^n_components"):
         GaussianBernoulliRBM(n_components=13, sampler="exact").fit(Xdigits[:50])
+    rbm = GaussianBernoulliRBM(n_components=13, n_iter=1).fit(Xdigits[:50])
+    with pytest.raises(ValueError, match="n_components=13 is above 12"):
+        rbm.sample(2, method="exact")
 
 
 @pytest.mark.parametrize(
