@@ -213,3 +213,22 @@ def test_small_models_compares_the_defaults_with_the_glorot_start(tmp_path, monk
     assert {row[2] for row in rows} == {"CD-1, Glorot start", "exact, Glorot start", "defaults"}
     assert all(np.isfinite(row[4]) and 0 < row[5] < 1 for row in rows)
     assert (tmp_path / "small_models_quick.txt").exists()
+
+
+def test_mode_masses_of_a_gaussian_match_the_noncentral_chi_square():
+    from scipy.stats import ncx2
+
+    from benchmarks.toy_densities import CENTERS, mode_masses
+
+    class Gaussian:  # all that mode_masses asks of a model
+        mean, std = CENTERS[0] + [1.0, 1.5], 2.5
+
+        def free_energy(self, X):
+            return 0.5 * np.sum((X - self.mean) ** 2, axis=1) / self.std**2
+
+    model = Gaussian()
+    offsets = np.sum((CENTERS - model.mean) ** 2, axis=1) / model.std**2
+    expected = ncx2.cdf(9.0 / model.std**2, df=2, nc=offsets)
+    masses = mode_masses(model, radius=3.0)
+    assert_allclose(masses[:3], expected, atol=2e-3)
+    assert_allclose(sum(masses), 1.0, rtol=1e-12)
