@@ -137,14 +137,15 @@ def gibbs_chain(p, params, n_steps, generator, *, inv_var=None, sigma=None):
 
 
 def contrastive_gradients(
-    vs_pos, p_pos, vs_neg, p_neg, params, *, inv_var, learn_sigma, weight_decay
+    vs_pos, p_pos, vs_neg, p_neg, params, *, inv_var, learn_sigma, weight_decay, weights_neg=None
 ):
     """Closed-form gradient of ``mean F(v_pos) - mean F(v_neg)`` (+ L2 on W).
 
     Takes the visibles already scaled, ``vs = v / sigma^2`` (the hidden
     probabilities needed them too), and ``p = p(h = 1 | v)`` at both sets of
     rows. The negative rows are constants (as after ``.detach()`` in the seed
-    notebook).
+    notebook), weighted by ``weights_neg`` (n_neg,), summing to one, if given
+    (importance weights), else equally.
 
     The sigma gradient reuses the (M, D) matrix of the W gradient:
     ``mean_n v_i (p_n W)_i / sigma_i^2 = sum_j W_ji (P^T V / sigma^2)_ji / n``,
@@ -157,19 +158,24 @@ def contrastive_gradients(
         ``"log_sigma"``.
     """
     n_pos, n_neg = vs_pos.shape[0], vs_neg.shape[0]
+
+    def negative_mean(x):
+        return x.mean(dim=0) if weights_neg is None else weights_neg @ x
+
     # Scaling the (n, M) probabilities is cheaper than the (M, D) product.
-    grad_W = torch.mm((p_neg * (1.0 / n_neg)).T, vs_neg)
+    p_weighted = p_neg * (1.0 / n_neg) if weights_neg is None else p_neg * weights_neg[:, None]
+    grad_W = torch.mm(p_weighted.T, vs_neg)
     grad_W.addmm_(p_pos.T, vs_pos, alpha=-1.0 / n_pos)
     grads = {
         "W": grad_W,
-        "b": vs_neg.mean(dim=0) - vs_pos.mean(dim=0),
-        "c": p_neg.mean(dim=0) - p_pos.mean(dim=0),
+        "b": negative_mean(vs_neg) - vs_pos.mean(dim=0),
+        "c": negative_mean(p_neg) - p_pos.mean(dim=0),
     }
     if learn_sigma:
         # (v - b)^2 / sigma^2 = (vs - b / sigma^2)^2 * sigma^2
         b_scaled = params.b * inv_var
         sq_pos = ((vs_pos - b_scaled) ** 2).mean(dim=0)
-        sq_neg = ((vs_neg - b_scaled) ** 2).mean(dim=0)
+        sq_neg = negative_mean((vs_neg - b_scaled) ** 2)
         grads["log_sigma"] = (sq_neg - sq_pos) / inv_var - 2.0 * (params.W * grad_W).sum(dim=0)
     if weight_decay:
         grad_W.add_(params.W, alpha=weight_decay)
@@ -235,6 +241,42 @@ def swap_tempered_chains(v, betas, params, generator, *, inv_var, parity):
     swapped[lower] = torch.where(mask, v[upper], v[lower])
     swapped[upper] = torch.where(mask, v[lower], v[upper])
     return swapped, accept
+
+
+def annealed_chains(params, generator, n_chains, n_steps):
+    """Annealed importance sampling of the model along a path that keeps each
+    hidden unit's weight: chains for training's negative phase.
+
+    The path's GRBMs have weights ``beta W`` and hidden biases
+    ``c_beta = c + (1 - beta) s + (1 - beta^2) q`` with
+    ``s_j = sum_i b_i W_ji / sigma_i^2`` and ``q_j = sum_i W_ji^2 / (2 sigma_i^2)``,
+    so that the state with unit j alone on has the same log weight at every
+    beta. The start (beta = 0) draws h with each unit at the model's odds of
+    that one-unit state and v from ``Normal(b, sigma^2)``; as beta rises to
+    1 in ``n_steps`` Gibbs steps the visibles move out with their hidden
+    states to ``b + W^T h``. Along AIS's usual path (``c`` fixed) the hidden
+    units are off until beta is near 1, and chains would then have to cross
+    from ``b`` to modes many sigma away.
+
+    Returns the chains' visible states (n_chains, D) and their log importance
+    weights (n_chains,), in the parameters' dtype.
+    """
+    inv_var, sigma = params.inv_var, params.sigma
+    shift = params.W @ (params.b * inv_var)
+    spread = 0.5 * (params.W**2) @ inv_var
+    v = sample_visible(params.b.expand(n_chains, -1).contiguous(), sigma, generator)
+    log_w = torch.zeros(n_chains, dtype=params.W.dtype, device=params.W.device)
+    previous = (params.c + shift + spread, 0.0)
+    for k in range(1, n_steps + 2):
+        beta = k / (n_steps + 1)
+        x = tempered_weights(v, params.W, inv_var)
+        c_beta = params.c + (1.0 - beta) * shift + (1.0 - beta**2) * spread
+        log_w += (softplus(c_beta + beta * x) - softplus(previous[0] + previous[1] * x)).sum(dim=1)
+        previous = (c_beta, beta)
+        if k <= n_steps:
+            h = sample_hidden(torch.sigmoid(c_beta + beta * x), generator)
+            v = sample_visible(params.b + beta * (h @ params.W), sigma, generator)
+    return v, log_w
 
 
 def temperature_ladder(n_temperatures, dtype, device):

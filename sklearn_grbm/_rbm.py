@@ -72,18 +72,27 @@ class GaussianBernoulliRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Ba
         Passes over the training data (epochs) in :meth:`fit`.
     n_gibbs_steps : int or "auto", default="auto"
         Steps of the sampler per update: k in CD-k. ``"auto"``: for
-        ``"cd"`` when standardising, as many as cost ``16384`` multiply-adds
-        per row (``M * D`` each), from 1 to 100, so CD-1 on images and long
-        chains, which reach separated modes, where they are cheap (100 for
-        64 units in 2-D, 16 for 16 units on 64 columns); otherwise 1
-        (without standardising, the notebook's CD-1).
-    sampler : {"auto", "cd", "pcd", "pt", "langevin", "exact"}, default="auto"
+        ``"cd"`` when standardising and for ``"ais"``, as many as cost
+        ``16384`` multiply-adds per row (``M * D`` each), from 1 to 100, so
+        CD-1 on images and long chains where they are cheap (100 for 64
+        units in 2-D, 16 for 16 units on 64 columns); otherwise 1 (without
+        standardising, the notebook's CD-1).
+    sampler : {"auto", "cd", "pcd", "pt", "langevin", "exact", "ais"}, default="auto"
         The negative phase of training: a Markov chain kernel (a ``method``
-        of :meth:`sample`) and where its chains start. ``"auto"``:
-        ``"exact"`` for small models (at most 10 hidden units, when
-        standardising), ``"cd"`` otherwise. ``"exact"``: independent draws
-        from the model itself, its 2^M hidden states enumerated (at most 12
-        hidden units), so each update follows the likelihood's own gradient.
+        of :meth:`sample`) and where its chains start. ``"auto"``, when
+        standardising: ``"exact"`` for small models (at most 10 hidden
+        units), ``"ais"`` for data of few columns (``n_components *
+        n_features`` at most 163, where 100 steps cost what one does on
+        images), ``"cd"`` otherwise; without standardising ``"cd"``.
+        ``"exact"``: independent draws from the model itself, its 2^M hidden
+        states enumerated (at most 12 hidden units), so each update follows
+        the likelihood's own gradient. ``"ais"``: annealed importance
+        sampling, chains started afresh from the W = 0 model and annealed to
+        it in ``n_gibbs_steps`` tempered Gibbs steps, their draws weighted by
+        their importance weights: unlike chains started at the data, they
+        reach separated modes in the model's own proportions (unbiased as the
+        annealing lengthens; useless where the weights degenerate, as on
+        images).
         ``"cd"``: Gibbs from
         the minibatch. ``"pcd"``: Gibbs on persistent chains carried across
         minibatches, epochs and :meth:`partial_fit` calls. ``"pt"``:
@@ -137,8 +146,11 @@ class GaussianBernoulliRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Ba
         Initial (or fixed) standard deviation of the visible units: in units
         of each column's standard deviation when ``standardize``, in the
         data's units otherwise.
-    sigma_learning_rate : float or None, default=None
+    sigma_learning_rate : float, "auto" or None, default="auto"
         Step size for the log standard deviations; None: ``learning_rate``.
+        ``"auto"``: ``10 * learning_rate`` with the ``"ais"`` sampler (sigma
+        has to fall from the data's spread to the width of separated modes,
+        once W has grown), ``learning_rate`` otherwise.
     max_update_norm : float or None, default=None
         If set, each step's change of each row of W is scaled down to at most
         this L2 norm.
@@ -251,7 +263,11 @@ class GaussianBernoulliRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Ba
         "hidden_bias_init": [StrOptions({"auto", "zeros", "anchored"})],
         "standardize": ["boolean"],
         "learn_sigma": ["boolean"],
-        "sigma_learning_rate": [Interval(Real, 0, None, closed="neither"), None],
+        "sigma_learning_rate": [
+            Interval(Real, 0, None, closed="neither"),
+            StrOptions({"auto"}),
+            None,
+        ],
         "max_update_norm": [Interval(Real, 0, None, closed="neither"), None],
         "calibrate_sigma": ["boolean"],
         "sigma": [Interval(Real, 0, None, closed="neither")],
@@ -284,7 +300,7 @@ class GaussianBernoulliRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Ba
         standardize=True,
         learn_sigma=True,
         sigma=1.0,
-        sigma_learning_rate=None,
+        sigma_learning_rate="auto",
         max_update_norm=None,
         calibrate_sigma=True,
         optimizer="adam",
@@ -720,14 +736,17 @@ class GaussianBernoulliRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Ba
         mean : bool, default=False
             Return the mean ``b + W^T h`` of ``p(v | h)`` at the last step
             instead of a draw from it (the sample without its noise).
-        method : {"gibbs", "pt", "langevin", "exact"}, default="gibbs"
+        method : {"gibbs", "pt", "langevin", "exact", "ais"}, default="gibbs"
             The kernel (the ones ``sampler`` trains with; ``"cd"`` and
             ``"pcd"`` use ``"gibbs"``). ``"pt"``: parallel tempering over
             ``n_temperatures`` chains per sample, which moves between modes
             far sooner at ``n_temperatures`` times the cost. ``"langevin"``:
             Gibbs-Langevin with the estimator's Langevin settings.
             ``"exact"``: independent draws from the model itself (at most 12
-            hidden units; ``n_steps`` does not matter).
+            hidden units; ``n_steps`` does not matter). ``"ais"``: annealed
+            importance sampling over ``n_steps`` temperatures, the weighted
+            chains resampled in proportion to their weights (so draws repeat
+            where the weights are uneven).
         random_state : int, RandomState instance or None, default=None
             Seed of this call; None continues the model's ``random_state_``.
 
@@ -756,6 +775,11 @@ class GaussianBernoulliRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Ba
                 generator,
                 self._kernel_options(),
             )
+            if chains.weights is not None:
+                index = torch.multinomial(
+                    chains.weights, int(n_samples), replacement=True, generator=generator
+                )
+                chains = chains._replace(v=chains.v[index], p=chains.p[index])
             v = sampled_reconstruction(chains.p, params, generator) if mean else chains.v
         return to_numpy(v, np_dtype)
 

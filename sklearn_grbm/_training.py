@@ -21,6 +21,7 @@ from . import _optim
 from ._device import to_numpy, to_tensor
 from ._functional import (
     RBMParams,
+    annealed_chains,
     contrastive_gradients,
     gibbs_chain,
     gibbs_langevin_chain,
@@ -58,15 +59,18 @@ class KernelOptions(NamedTuple):
 
 class Negative(NamedTuple):
     """What a kernel leaves: the chains' new state, their samples at the
-    model's temperature (``v``, ``v / sigma^2`` and ``p(h = 1 | v)``), and the
+    model's temperature (``v``, ``v / sigma^2`` and ``p(h = 1 | v)``), the
     first step's ``b + W^T h`` when the chains started from the caller's
-    ``p_start`` (the sampled reconstruction of the data, for free), else None."""
+    ``p_start`` (the sampled reconstruction of the data, for free), else None,
+    and the samples' importance weights (summing to one), or None for equal
+    weights."""
 
     chains: torch.Tensor
     v: torch.Tensor
     v_scaled: torch.Tensor
     p: torch.Tensor
     first_mean: torch.Tensor | None
+    weights: torch.Tensor | None = None
 
 
 def gibbs_kernel(chains, params, n_steps, generator, options, *, p_start=None, parity=0):
@@ -122,12 +126,27 @@ def exact_kernel(chains, params, n_steps, generator, options, *, p_start=None, p
     return Negative(v, v, v_scaled, hidden_probs_scaled(v_scaled, params.W, params.c), None)
 
 
+def annealed_kernel(chains, params, n_steps, generator, options, *, p_start=None, parity=0):
+    """Annealed importance sampling: each chain starts afresh from the W = 0
+    model and takes ``n_steps`` Gibbs steps at inverse temperatures rising
+    evenly to 1; its importance weight corrects for the annealing being
+    finite. Unlike chains started at the data, the weighted draws reach every
+    mode in the model's own proportions. ``chains`` (n, D) only say how many."""
+    v, log_w = annealed_chains(params, generator, chains.shape[0], n_steps)
+    # Non-finite weights (a diverging fit, caught at the epoch's end) count equally.
+    weights = torch.softmax(torch.nan_to_num(log_w, 0.0, 0.0, 0.0), dim=0)
+    v_scaled = v * params.inv_var
+    p = hidden_probs_scaled(v_scaled, params.W, params.c)
+    return Negative(v, v, v_scaled, p, None, weights)
+
+
 #: ``sample(method=...)``: the Markov chain kernels by name.
 KERNELS = {
     "gibbs": gibbs_kernel,
     "pt": tempered_kernel,
     "langevin": langevin_kernel,
     "exact": exact_kernel,
+    "ais": annealed_kernel,
 }
 
 
@@ -143,6 +162,7 @@ SAMPLERS = {
     "pt": Sampler("pt", persistent=True),
     "langevin": Sampler("langevin", persistent=False),
     "exact": Sampler("exact", persistent=False),
+    "ais": Sampler("ais", persistent=False),
 }
 
 #: ``sampler="exact"`` enumerates at most this many hidden states (M <= 12);
@@ -158,24 +178,45 @@ AUTO_GIBBS_WORK = 2**14
 AUTO_GIBBS_MAX_STEPS = 100
 
 
+#: ``sampler="auto"`` anneals (``"ais"``) where CD would get the longest
+#: chains (``n_components * n_features * AUTO_GIBBS_MAX_STEPS <= AUTO_GIBBS_WORK``,
+#: a few columns), with ``sigma_learning_rate="auto"`` this many times the
+#: ``learning_rate``: sigma must fall from the data's spread to the modes'
+#: width once W has grown, and at the learning rate of W that took more than
+#: the default epochs (the user guide's "Well separated modes").
+AIS_SIGMA_STEP = 10.0
+
+
 def resolve_gibbs_steps(steps, sampler, n_components, n_features, standardize):
     """The steps per update ``n_gibbs_steps=steps`` means with ``sampler``
-    (resolved), ``"auto"`` resolved: long chains for CD only, since the other
-    samplers' chains persist or cost more per step."""
+    (resolved), ``"auto"`` resolved: long chains for CD when standardising and
+    for annealing, since the other samplers' chains persist or cost more per
+    step."""
     if steps != "auto":
         return int(steps)
-    if not standardize or sampler != "cd":
+    if not (sampler == "ais" or (standardize and sampler == "cd")):
         return 1
     return int(min(AUTO_GIBBS_MAX_STEPS, max(1, AUTO_GIBBS_WORK // (n_components * n_features))))
 
 
-def resolve_sampler(name, n_components, standardize):
+def resolve_sampler(name, n_components, n_features, standardize):
     """The sampler ``sampler=name`` trains with (``"auto"`` resolved)."""
     if name == "auto":
-        return "exact" if is_small_model(n_components, standardize) else "cd"
+        if is_small_model(n_components, standardize):
+            return "exact"
+        few_columns = n_components * n_features * AUTO_GIBBS_MAX_STEPS <= AUTO_GIBBS_WORK
+        return "ais" if standardize and few_columns else "cd"
     if name == "exact":
         check_exact_sampling(n_components)
     return name
+
+
+def resolve_sigma_learning_rate(value, sampler, learning_rate):
+    """The step of log sigma ``sigma_learning_rate=value`` means with ``sampler``
+    (resolved); None: the optimizer's one step for all."""
+    if value == "auto":
+        return AIS_SIGMA_STEP * learning_rate if sampler == "ais" else None
+    return None if value is None else float(value)
 
 
 def check_exact_sampling(n_components):
@@ -228,9 +269,10 @@ class TrainingConfig:
             return None if params[name] is None else float(params[name])
 
         sizes = (params["n_components"], n_features, params["standardize"])
-        sampler = resolve_sampler(params["sampler"], sizes[0], sizes[2])
+        sampler = resolve_sampler(params["sampler"], *sizes)
+        learning_rate = float(params["learning_rate"])
         return cls(
-            learning_rate=float(params["learning_rate"]),
+            learning_rate=learning_rate,
             batch_size=int(params["batch_size"]),
             n_gibbs_steps=resolve_gibbs_steps(params["n_gibbs_steps"], sampler, *sizes),
             sampler=sampler,
@@ -238,7 +280,9 @@ class TrainingConfig:
             momentum=float(params["momentum"]),
             weight_decay=float(params["weight_decay"]),
             kernel=KernelOptions.from_params(params),
-            sigma_learning_rate=optional("sigma_learning_rate"),
+            sigma_learning_rate=resolve_sigma_learning_rate(
+                params["sigma_learning_rate"], sampler, learning_rate
+            ),
             max_update_norm=optional("max_update_norm"),
             calibrate_sigma=bool(params["calibrate_sigma"] and params["learn_sigma"]),
         )
@@ -384,6 +428,7 @@ def run_epoch(
             inv_var=inv_var,
             learn_sigma=config.learn_sigma,
             weight_decay=config.weight_decay,
+            weights_neg=negative.weights,
         )
         _optim.step(opt_state, {name: named[name] for name in train_names}, grads, **step_options)
         if config.learn_sigma:

@@ -109,6 +109,40 @@ def test_closed_form_gradients_match_autograd(model, learn_sigma, weight_decay):
         assert_allclose(grads[name].numpy(), leaf.grad.numpy(), rtol=1e-10, atol=1e-12)
 
 
+@pytest.mark.parametrize("learn_sigma", [True, False])
+def test_weighted_negative_rows_match_autograd_of_the_weighted_gap(model, learn_sigma):
+    # Importance-weighted negatives (sampler="ais"): the gradient of
+    # mean F(v_pos) - sum_n w_n F(v_neg,n).
+    rng = np.random.RandomState(4)
+    v_pos = torch.tensor(rng.normal(size=(7, 4)))
+    v_neg = torch.tensor(rng.normal(size=(5, 4)))
+    weights = torch.tensor(rng.dirichlet(np.ones(5)))
+    leaves = [
+        torch.tensor(a, requires_grad=True)
+        for a in (model[0], model[1], model[2], np.log(model[3]))
+    ]
+    p = RBMParams(*leaves)
+    loss = F.free_energy(v_pos, p).mean() - weights @ F.free_energy(v_neg, p)
+    loss.backward()
+    with torch.no_grad():
+        inv_var = p.inv_var
+        grads = F.contrastive_gradients(
+            v_pos * inv_var,
+            F.hidden_probs(v_pos, p.W, p.c, inv_var),
+            v_neg * inv_var,
+            F.hidden_probs(v_neg, p.W, p.c, inv_var),
+            p,
+            inv_var=inv_var,
+            learn_sigma=learn_sigma,
+            weight_decay=0.0,
+            weights_neg=weights,
+        )
+    names = ("W", "b", "c", "log_sigma") if learn_sigma else ("W", "b", "c")
+    assert set(grads) == set(names)
+    for name, leaf in zip(names, leaves):
+        assert_allclose(grads[name].numpy(), leaf.grad.numpy(), rtol=1e-10, atol=1e-12)
+
+
 def test_sampled_hiddens_average_to_the_probabilities():
     p = torch.tensor([[0.1, 0.5, 0.9, 0.0, 1.0]], dtype=torch.float64).expand(20000, -1)
     g = torch.Generator().manual_seed(0)

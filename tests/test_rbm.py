@@ -238,7 +238,7 @@ def test_defaults_are_the_notebooks():
         standardize=True,
         learn_sigma=True,
         sigma=1.0,
-        sigma_learning_rate=None,
+        sigma_learning_rate="auto",
         max_update_norm=None,
         calibrate_sigma=True,
         optimizer="adam",
@@ -354,7 +354,7 @@ def test_methods_before_fit_raise_not_fitted():
 # ------------------------------------------------------------------ divergence, rollback
 
 
-@pytest.mark.parametrize("sampler", ["auto", "cd"])  # 8 units: "auto" samples exactly
+@pytest.mark.parametrize("sampler", ["auto", "cd", "ais"])  # 8 units: "auto" samples exactly
 def test_divergence_raises_and_leaves_unfitted_model_unfitted(sampler):
     X = Xdigits * 1e4
     rbm = GaussianBernoulliRBM(

@@ -216,6 +216,7 @@ SAMPLER_SETTINGS = {
     "pt": dict(sampler="pt", n_temperatures=3),
     "langevin": dict(sampler="langevin", n_langevin_steps=3),
     "exact": dict(sampler="exact"),
+    "ais": dict(sampler="ais", n_gibbs_steps=4),
 }
 
 
@@ -345,6 +346,60 @@ def test_exact_sampler_draws_from_the_model_itself():
     assert_allclose(draws.v_scaled.numpy(), v / sigma**2)
 
 
+def test_annealed_draws_weigh_separated_modes_as_the_model_does():
+    import torch
+
+    from sklearn_grbm._functional import RBMParams
+    from sklearn_grbm._training import KernelOptions, annealed_kernel, gibbs_kernel
+
+    # Three one-unit modes 8 sigma from the all-off one (and from each other),
+    # weighted 2 : 1 : 0.5 : 1 (all off); pairs of units cost e^-32.
+    W = np.array([[4.0, 0.0], [-2.0, 3.5], [-2.0, -3.5]])
+    b, sigma = np.zeros(2), np.full(2, 0.5)
+    c = -np.sum(W**2 / (2 * sigma**2), axis=1) + np.log([2.0, 1.0, 0.5])
+    params = RBMParams(*(torch.tensor(a) for a in (W, b, c, np.log(sigma))))
+    H = ref.all_hidden_states(3)
+    log_weights = H @ c + np.sum(((b + H @ W) ** 2 - b**2) / (2 * sigma**2), axis=1)
+    p_h = np.exp(log_weights - log_weights.max())
+    p_h /= p_h.sum()
+    means = b + H @ W
+
+    def mode_masses(v, weights):
+        nearest = np.argmin(((v[:, None, :] - means[None]) ** 2).sum(axis=-1), axis=1)
+        return np.bincount(nearest, weights=weights, minlength=len(means))
+
+    n, options = 20_000, KernelOptions(10, 10, 0.1, False)
+    generator = torch.Generator().manual_seed(0)
+    start = torch.zeros(n, 2, dtype=torch.float64)
+    draws = annealed_kernel(start, params, 50, generator, options)
+    weights = draws.weights.numpy()
+    assert weights.min() >= 0 and abs(weights.sum() - 1) < 1e-12
+    assert 1 / np.sum(weights**2) > n / 10  # the weights have not degenerated
+    assert_allclose(mode_masses(draws.v.numpy(), weights), p_h, atol=0.03)
+    assert_allclose(draws.v_scaled.numpy(), draws.v.numpy() / sigma**2)
+    assert_allclose(weights @ draws.p.numpy(), p_h @ H, atol=0.03)
+    # Gibbs chains started in the first mode, as CD's start at data there, stay.
+    in_first = torch.tensor(np.tile(W[0], (n, 1)))
+    stuck = gibbs_kernel(in_first, params, 50, generator, options)
+    first = np.flatnonzero((H == [1, 0, 0]).all(axis=1))[0]
+    assert mode_masses(stuck.v.numpy(), np.full(n, 1 / n))[first] > 0.99
+
+
+def test_annealed_samples_are_resampled_by_their_weights():
+    rng = np.random.RandomState(0)
+    centres = np.array([[-4.0, 0.0], [4.0, 1.0]])
+    data = centres[(rng.uniform(size=4000) < 0.3).astype(int)] + 0.5 * rng.normal(size=(4000, 2))
+    rbm = GaussianBernoulliRBM(n_components=6, n_iter=5, random_state=0).fit(data)
+    n = 20_000
+    annealed = rbm.sample(n, n_steps=50, method="ais", random_state=1)
+    exact = rbm.sample(n, method="exact", random_state=2)
+    assert annealed.shape == (n, 2)
+    assert len(np.unique(annealed[:, 0])) < n  # resampled: heavy draws repeat
+    assert abs(np.mean(annealed[:, 0] > 0) - np.mean(exact[:, 0] > 0)) < 0.03
+    assert_allclose(annealed.mean(axis=0), exact.mean(axis=0), atol=0.15)
+    assert_allclose(annealed.std(axis=0), exact.std(axis=0), rtol=0.05)
+
+
 def test_exact_sampler_refuses_too_many_hidden_states():
     with pytest.raises(ValueError, match="exact sampling enumerates 2\\^n_components"):
         GaussianBernoulliRBM(n_components=13, sampler="exact").fit(Xdigits[:50])
@@ -358,7 +413,10 @@ def test_exact_sampler_refuses_too_many_hidden_states():
     [
         (4, 2, True, "exact", 100),  # the 2-D ICA problem (CD, if asked for, gets 100)
         (10, 784, True, "exact", 2),  # (2 steps, were CD asked for)
-        (64, 2, True, "cd", 100),  # three Gaussians: 16384 / 128 = 128 steps, capped
+        (64, 2, True, "ais", 100),  # three Gaussians: 16384 / 128 = 128 steps, capped
+        (81, 2, True, "ais", 100),  # 81 * 2 * 100 <= 16384
+        (82, 2, True, "cd", 99),
+        (16, 10, True, "ais", 100),
         (16, 64, True, "cd", 16),  # digits
         (64, 64, True, "cd", 4),
         (20, 784, True, "cd", 1),
@@ -372,12 +430,16 @@ def test_auto_sampler_and_steps_follow_the_models_size(
 ):
     from sklearn_grbm._training import resolve_gibbs_steps, resolve_sampler
 
-    assert resolve_sampler("auto", n_components, standardize) == sampler
     sizes = (n_components, n_features, standardize)
+    assert resolve_sampler("auto", *sizes) == sampler
     assert resolve_gibbs_steps("auto", "cd", *sizes) == steps
-    assert resolve_sampler("pcd", n_components, standardize) == "pcd"
+    # annealing takes CD's budget of steps whether or not the data are standardised
+    budget = min(100, max(1, 16384 // (n_components * n_features)))
+    for flag in (True, False):
+        assert resolve_gibbs_steps("auto", "ais", n_components, n_features, flag) == budget
+    assert resolve_sampler("pcd", *sizes) == "pcd"
     assert resolve_gibbs_steps(3, "cd", *sizes) == 3
-    for other in ("pcd", "pt", "langevin", "exact"):  # long chains for CD only
+    for other in ("pcd", "pt", "langevin", "exact"):  # long chains for CD and AIS only
         assert resolve_gibbs_steps("auto", other, *sizes) == 1
 
 
