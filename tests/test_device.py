@@ -33,10 +33,11 @@ def test_unavailable_explicit_device_fails_clearly(monkeypatch):
 
 
 def test_log_partition_falls_back_to_the_cpu_from_mps(monkeypatch):
-    # MPS has no float64: exact enumeration and AIS weights run on the CPU.
+    # MPS has no float64: exact enumeration and AIS weights run on the CPU, with the CPU's
+    # random stream (the model is fitted on the CPU so the reference is one, also on a GPU host).
     from sklearn_grbm import _rbm
 
-    rbm = small(n_components=6).fit(Xdigits[:200])
+    rbm = small(n_components=6, device="cpu").fit(Xdigits[:200])
     exact, ais = rbm.log_partition("exact").value, rbm.log_partition("ais", random_state=0).value
     monkeypatch.setattr(_rbm, "inference_device", lambda device: torch.device("mps"))
     assert rbm.log_partition("exact").value == exact
@@ -52,8 +53,9 @@ def test_cpu_device_objects_and_strings(monkeypatch):
 
 def test_gpu_fitted_model_loads_and_runs_without_gpu(monkeypatch):
     # A model fitted on CUDA holds only NumPy state; emulate one and load it
-    # where torch sees no GPU.
-    rbm = small().fit(Xdigits[:100])
+    # where torch sees no GPU (fitted on the CPU, so that the reference is the CPU's
+    # arithmetic on a GPU host too).
+    rbm = small(device="cpu").fit(Xdigits[:100])
     expected = rbm.transform(Xdigits[:10])
     rbm.set_params(device="cuda")
     rbm.device_ = "cuda:0"

@@ -74,8 +74,11 @@ def test_large_memmap_is_never_loaded_whole(tmp_path):
 
 def test_partial_fit_over_memmap_chunks_matches_fit(digits_memmap):
     X_map, X = digits_memmap
+    # Exact sampling: its gradient noise is small enough that two fits from one
+    # seed agree to a few percent (PCD's gains vary from 10 to 16 nats between
+    # seeds of one recipe, which hid a chunking error of that size).
     params = dict(
-        n_components=12, batch_size=128, learning_rate=1e-2, sampler="pcd", random_state=0
+        n_components=12, batch_size=128, learning_rate=1e-2, sampler="exact", random_state=0
     )
     fitted = GaussianBernoulliRBM(n_iter=15, **params).fit(X)
     chunked = GaussianBernoulliRBM(**params)
@@ -86,9 +89,9 @@ def test_partial_fit_over_memmap_chunks_matches_fit(digits_memmap):
     untrained = GaussianBernoulliRBM(n_iter=0, **params).fit(X).score_samples(X).mean()
     gain_fit = fitted.score_samples(X).mean() - untrained
     gain_chunked = chunked.score_samples(X).mean() - untrained
-    assert gain_fit > 8 and abs(gain_chunked - gain_fit) < 0.3 * gain_fit, (
+    # seeds 0-5: gains 20.5 to 21.2 nats, chunked within 0.7 of fit
+    assert gain_fit > 15 and abs(gain_chunked - gain_fit) < 0.1 * gain_fit, (
         gain_fit,
         gain_chunked,
     )
-    # PCD's reconstruction error varies by a third between seeds of one recipe.
-    assert_allclose(chunked.score(X), fitted.score(X), rtol=0.35)
+    assert_allclose(chunked.score(X), fitted.score(X), rtol=0.1)
