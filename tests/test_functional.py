@@ -76,19 +76,17 @@ def test_free_energy_is_finite_for_huge_inputs(model):
     assert np.isfinite(F.free_energy(torch.tensor(huge), as_params(*model)).numpy()).all()
 
 
-@pytest.mark.parametrize("learn_sigma", [True, False])
-@pytest.mark.parametrize("weight_decay", [0.0, 0.3])
-def test_closed_form_gradients_match_autograd(model, learn_sigma, weight_decay):
-    rng = np.random.RandomState(3)
-    v_pos = torch.tensor(rng.normal(size=(7, 4)))
-    v_neg = torch.tensor(rng.normal(size=(5, 4)))
+def closed_form_and_autograd(model, v_pos, v_neg, *, learn_sigma, weight_decay=0.0, weights=None):
+    """The closed-form gradients of ``mean F(v_pos) - mean_w F(v_neg) + wd |W|^2 / 2``
+    beside autograd's of that loss (the leaves W, b, c, log sigma)."""
     leaves = [
         torch.tensor(a, requires_grad=True)
         for a in (model[0], model[1], model[2], np.log(model[3]))
     ]
     p = RBMParams(*leaves)
-    loss = F.free_energy(v_pos, p).mean() - F.free_energy(v_neg, p).mean()
-    loss = loss + 0.5 * weight_decay * (p.W**2).sum()
+    negative = F.free_energy(v_neg, p)
+    negative = negative.mean() if weights is None else weights @ negative
+    loss = F.free_energy(v_pos, p).mean() - negative + 0.5 * weight_decay * (p.W**2).sum()
     loss.backward()
     with torch.no_grad():
         inv_var = p.inv_var
@@ -101,46 +99,28 @@ def test_closed_form_gradients_match_autograd(model, learn_sigma, weight_decay):
             inv_var=inv_var,
             learn_sigma=learn_sigma,
             weight_decay=weight_decay,
+            weights_neg=weights,
         )
-    for name, leaf in zip(("W", "b", "c", "log_sigma"), leaves):
-        if name == "log_sigma" and not learn_sigma:
-            assert name not in grads
-            continue
-        assert_allclose(grads[name].numpy(), leaf.grad.numpy(), rtol=1e-10, atol=1e-12)
+    return grads, dict(zip(("W", "b", "c", "log_sigma"), (leaf.grad for leaf in leaves)))
 
 
 @pytest.mark.parametrize("learn_sigma", [True, False])
-def test_weighted_negative_rows_match_autograd_of_the_weighted_gap(model, learn_sigma):
-    # Importance-weighted negatives (sampler="ais"): the gradient of
+@pytest.mark.parametrize("weight_decay", [0.0, 0.3])
+@pytest.mark.parametrize("weighted", [False, True])
+def test_closed_form_gradients_match_autograd(model, learn_sigma, weight_decay, weighted):
+    # weighted: importance-weighted negatives (sampler="ais"), the gradient of
     # mean F(v_pos) - sum_n w_n F(v_neg,n).
-    rng = np.random.RandomState(4)
+    rng = np.random.RandomState(3)
     v_pos = torch.tensor(rng.normal(size=(7, 4)))
     v_neg = torch.tensor(rng.normal(size=(5, 4)))
-    weights = torch.tensor(rng.dirichlet(np.ones(5)))
-    leaves = [
-        torch.tensor(a, requires_grad=True)
-        for a in (model[0], model[1], model[2], np.log(model[3]))
-    ]
-    p = RBMParams(*leaves)
-    loss = F.free_energy(v_pos, p).mean() - weights @ F.free_energy(v_neg, p)
-    loss.backward()
-    with torch.no_grad():
-        inv_var = p.inv_var
-        grads = F.contrastive_gradients(
-            v_pos * inv_var,
-            F.hidden_probs(v_pos, p.W, p.c, inv_var),
-            v_neg * inv_var,
-            F.hidden_probs(v_neg, p.W, p.c, inv_var),
-            p,
-            inv_var=inv_var,
-            learn_sigma=learn_sigma,
-            weight_decay=0.0,
-            weights_neg=weights,
-        )
+    weights = torch.tensor(rng.dirichlet(np.ones(5))) if weighted else None
+    grads, expected = closed_form_and_autograd(
+        model, v_pos, v_neg, learn_sigma=learn_sigma, weight_decay=weight_decay, weights=weights
+    )
     names = ("W", "b", "c", "log_sigma") if learn_sigma else ("W", "b", "c")
     assert set(grads) == set(names)
-    for name, leaf in zip(names, leaves):
-        assert_allclose(grads[name].numpy(), leaf.grad.numpy(), rtol=1e-10, atol=1e-12)
+    for name in names:
+        assert_allclose(grads[name].numpy(), expected[name].numpy(), rtol=1e-10, atol=1e-12)
 
 
 def test_sampled_hiddens_average_to_the_probabilities():
