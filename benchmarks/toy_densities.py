@@ -5,6 +5,8 @@
     python benchmarks/toy_densities.py --samplers # also CD-20, PT and Gibbs-Langevin
     python benchmarks/toy_densities.py --mode-weights  # what the samplers do to the modes (~15 min)
     python benchmarks/toy_densities.py --only defaults # the configurations named so (no ICA)
+    python benchmarks/toy_densities.py --only defaults --seeds 7 8 9  # other draws
+    python benchmarks/toy_densities.py --trace 9  # the defaults at lr 1e-2, every 3 epochs
 
 1. Two unit-variance Laplace sources mixed by [[2, 1], [1, 1.5]] and whitened
    (the paper's ICA problem; 4 hidden units, 20,000 training and 20,000
@@ -25,8 +27,12 @@ prints, beside the NLL, the model's probability mass within 3 of each mode
 at the data and never cross from one mode to another (CD) cannot see the
 modes' weights; annealed chains (the defaults' ``"ais"``) can.
 
+``--trace SEED`` follows one fit of the defaults (``--learning-rate``, 1e-2
+unless given) epoch by epoch: held-out NLL and mode masses every 3 epochs.
+
 Writes the tables to ``benchmarks/results/toy_densities.txt``
-(``toy_mode_weights.txt`` with ``--mode-weights``).
+(``toy_mode_weights.txt`` with ``--mode-weights``, ``toy_trace_SEED.txt``
+with ``--trace``).
 """
 
 import argparse
@@ -182,6 +188,23 @@ def run_mode_weights(seeds, configs, say):
             say(f"{name:<36} {seed:>4} {-grid_log_likelihood(rbm, X_test):6.3f}  {masses}")
 
 
+def run_trace(seed, learning_rate, say, n_epochs=30, every=3, n_rows=20000):
+    """The defaults' held-out NLL and mode masses every few epochs of one fit
+    (``partial_fit`` epoch by epoch, which trains the model ``fit`` does)."""
+    say(f"Three unit Gaussians, the defaults at lr {learning_rate:g}, seed {seed}, epoch by epoch")
+    say(f"{'epoch':>5} {'NLL':>6}   {'mode 1':>6} {'mode 2':>6} {'mode 3':>6} {'other':>6}")
+    X_train, X_test = three_gaussians(n_rows, 10 + seed), three_gaussians(n_rows, 100 + seed)
+    rbm = GaussianBernoulliRBM(n_components=64, learning_rate=learning_rate, random_state=seed)
+    nll = []
+    for epoch in range(1, n_epochs + 1):
+        rbm.partial_fit(X_train)
+        if epoch % every == 0:
+            nll.append(-grid_log_likelihood(rbm, X_test))
+            masses = "".join(f"{m:7.3f}" for m in mode_masses(rbm))
+            say(f"{epoch:>5} {nll[-1]:6.3f}  {masses}")
+    return nll
+
+
 def run_ica(seeds, configs, say):
     say("2-D ICA (whitened Laplace mixture), 4 hidden units, held-out mean log p(x) in nats")
     say(
@@ -250,16 +273,28 @@ def main(argv=None):
     parser.add_argument(
         "--only", metavar="TEXT", help="only the configurations whose name contains TEXT"
     )
+    parser.add_argument("--seeds", type=int, nargs="+", help="the draws (default 0 1 2)")
+    parser.add_argument(
+        "--trace",
+        metavar="SEED",
+        type=int,
+        help="only the defaults' NLL and mode masses every 3 epochs on one draw",
+    )
+    parser.add_argument("--learning-rate", type=float, default=1e-2, help="for --trace")
     args = parser.parse_args(argv)
 
     def chosen(configs):
         return {k: v for k, v in configs.items() if args.only is None or args.only in k}
 
-    seeds = [0] if args.quick else [0, 1, 2]
+    seeds = args.seeds or ([0] if args.quick else [0, 1, 2])
     say = Report()
+    if args.trace is not None:
+        run_trace(args.trace, args.learning_rate, say)
+        say.save(RESULTS / f"toy_trace_{args.trace}.txt")
+        return
     if args.mode_weights:
         run_mode_weights(
-            [1] if args.quick else [1, 5],
+            args.seeds or ([1] if args.quick else [1, 5]),
             chosen(
                 {
                     "defaults (AIS-100, sigma step 1e-2)": {},

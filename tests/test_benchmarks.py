@@ -232,3 +232,12 @@ def test_mode_masses_of_a_gaussian_match_the_noncentral_chi_square():
     masses = mode_masses(model, radius=3.0)
     assert_allclose(masses[:3], expected, atol=2e-3)
     assert_allclose(sum(masses), 1.0, rtol=1e-12)
+
+
+def test_the_trace_follows_one_fit_epoch_by_epoch():
+    from benchmarks.toy_densities import run_trace
+
+    lines = []
+    nll = run_trace(0, 1e-2, lines.append, n_epochs=2, every=1, n_rows=300)
+    assert len(nll) == 2 and all(np.isfinite(nll))
+    assert len(lines) == 2 + 2 and lines[-1].split()[0] == "2"
