@@ -139,6 +139,20 @@ def test_sigma_learning_rate_is_the_step_of_log_sigma_alone():
     assert np.abs(slow.components_ - default.components_).max() < 0.1  # W still learns
 
 
+def test_auto_sigma_step_is_ten_learning_rates_when_annealing():
+    # "auto": 10 x learning_rate for "ais" (the default on few columns), the
+    # optimizer's one step otherwise (the test above, with CD).
+    rng = np.random.RandomState(0)
+    X = rng.normal(size=(600, 2)) + np.where(rng.uniform(size=(600, 1)) < 0.5, -4.0, 4.0)
+    params = dict(n_components=12, n_iter=2, learning_rate=2e-3, batch_size=100, random_state=0)
+    auto = GaussianBernoulliRBM(**params).fit(X)
+    spelled = GaussianBernoulliRBM(sampler="ais", sigma_learning_rate=2e-2, **params).fit(X)
+    assert_array_equal(auto.components_, spelled.components_)
+    assert_array_equal(auto.sigma_, spelled.sigma_)
+    shared = GaussianBernoulliRBM(sampler="ais", sigma_learning_rate=None, **params).fit(X)
+    assert not np.array_equal(auto.sigma_, shared.sigma_)
+
+
 @pytest.mark.parametrize("standardize", [True, False])
 def test_sigma_calibration_ends_each_epoch_at_the_best_common_temperature(standardize):
     # W, b, c are those of CD-1 alone; sigma differs by one common factor, the
