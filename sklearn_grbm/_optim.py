@@ -13,11 +13,29 @@ from torch.optim.adam import adam as _functional_adam
 
 from ._device import to_tensor
 
+#: ``learning_rate_schedule="step"``: the step sizes fall by STEP_DROP_FACTOR
+#: after STEP_DROP_AT of the ``n_iter`` epochs.
+STEP_DROP_AT = 2 / 3
+STEP_DROP_FACTOR = 0.1
 ADAM_BETAS = (0.9, 0.999)
 ADAM_EPS = 1e-8
 # Where torch's fused Adam kernel is used; elsewhere (MPS, say) the same rule
 # runs as separate tensor operations.
 FUSED_ADAM_DEVICES = ("cpu", "cuda")
+
+
+def learning_rate_factor(schedule, epoch, n_epochs):
+    """What the step sizes are multiplied by in epoch ``epoch`` (from 0) of a
+    fit of ``n_epochs``: 1 throughout with ``"constant"``; with ``"step"``, 1
+    for the first ``ceil(STEP_DROP_AT * n_epochs)`` epochs and
+    STEP_DROP_FACTOR from then on (also past ``n_epochs``, in later
+    ``partial_fit`` calls). The epoch alone decides, so that ``fit`` and as
+    many ``partial_fit`` calls take the same steps."""
+    if schedule == "constant":
+        return 1.0
+    if schedule != "step":
+        raise ValueError(f"unknown learning_rate_schedule {schedule!r}")
+    return 1.0 if epoch < math.ceil(STEP_DROP_AT * n_epochs) else STEP_DROP_FACTOR
 
 
 def init_state(kind, params):

@@ -160,6 +160,17 @@ class GaussianBernoulliRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Ba
         rows, where the hidden states are few enough to enumerate
         (``n_components <= 19``): CD-1 leaves sigma a few percent too small
         on some data, which costs hundreds of nats (see the user guide).
+    learning_rate_schedule : {"auto", "step", "constant"}, default="auto"
+        How the step sizes (``learning_rate`` and ``sigma_learning_rate``)
+        change over the ``n_iter`` epochs. ``"step"``: a tenth of them from
+        epoch ``ceil(2 n_iter / 3) + 1`` on, so that the last epochs settle
+        instead of swinging between modes. ``"constant"``: the same step
+        throughout. ``"auto"``: ``"step"`` with the ``"ais"`` sampler, whose
+        importance-weighted updates are noisy, ``"constant"`` with the others
+        (the user guide's "Learning-rate schedule"). :meth:`partial_fit`
+        counts its calls as epochs against ``n_iter`` and keeps the low step
+        past it, so that ``fit`` is still ``n_iter`` calls of it; over chunks,
+        set ``n_iter`` to the number of calls, or choose ``"constant"``.
     optimizer : {"adam", "sgd"}, default="adam"
         Adam (betas 0.9, 0.999, eps 1e-8) or SGD with ``momentum``.
     momentum : float, default=0.9
@@ -270,6 +281,7 @@ class GaussianBernoulliRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Ba
         ],
         "max_update_norm": [Interval(Real, 0, None, closed="neither"), None],
         "calibrate_sigma": ["boolean"],
+        "learning_rate_schedule": [StrOptions({"auto", "constant", "step"})],
         "sigma": [Interval(Real, 0, None, closed="neither")],
         "optimizer": [StrOptions({"adam", "sgd"})],
         "momentum": [Interval(Real, 0, 1, closed="left")],
@@ -303,6 +315,7 @@ class GaussianBernoulliRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Ba
         sigma_learning_rate="auto",
         max_update_norm=None,
         calibrate_sigma=True,
+        learning_rate_schedule="auto",
         optimizer="adam",
         momentum=0.9,
         weight_decay=0.0,
@@ -331,6 +344,7 @@ class GaussianBernoulliRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Ba
         self.sigma_learning_rate = sigma_learning_rate
         self.max_update_norm = max_update_norm
         self.calibrate_sigma = calibrate_sigma
+        self.learning_rate_schedule = learning_rate_schedule
         self.optimizer = optimizer
         self.momentum = momentum
         self.weight_decay = weight_decay
@@ -464,7 +478,7 @@ class GaussianBernoulliRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Ba
                 params,
                 opt_state,
                 chains,
-                config,
+                config.at_epoch(epoch),
                 generator,
                 log_sigma_floor=log_sigma_floor,
                 on_batch=on_batch,

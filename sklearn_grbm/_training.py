@@ -10,6 +10,7 @@ the minibatch (CD-style) or where the previous update left them
 (persistent). :meth:`GaussianBernoulliRBM.sample` draws with the same kernels.
 """
 
+import dataclasses
 import math
 from dataclasses import dataclass
 from typing import NamedTuple
@@ -219,6 +220,18 @@ def resolve_sigma_learning_rate(value, sampler, learning_rate):
     return None if value is None else float(value)
 
 
+def resolve_learning_rate_schedule(schedule, sampler):
+    """The schedule ``learning_rate_schedule=schedule`` means with ``sampler``
+    (resolved): ``"auto"`` is ``"step"`` for annealing, whose importance
+    weights make the updates noisy enough to swing between modes at the last
+    epochs, and ``"constant"`` for the other samplers (where the drop cost
+    more progress than it saved noise: the user guide's "Learning-rate
+    schedule")."""
+    if schedule == "auto":
+        return "step" if sampler == "ais" else "constant"
+    return schedule
+
+
 def check_exact_sampling(n_components):
     if 2**n_components > EXACT_SAMPLER_MAX_STATES:
         raise ValueError(
@@ -260,6 +273,8 @@ class TrainingConfig:
     sigma_learning_rate: float | None
     max_update_norm: float | None
     calibrate_sigma: bool
+    learning_rate_schedule: str
+    n_iter: int
 
     @classmethod
     def from_params(cls, params, n_features):
@@ -285,6 +300,22 @@ class TrainingConfig:
             ),
             max_update_norm=optional("max_update_norm"),
             calibrate_sigma=bool(params["calibrate_sigma"] and params["learn_sigma"]),
+            learning_rate_schedule=resolve_learning_rate_schedule(
+                params["learning_rate_schedule"], sampler
+            ),
+            n_iter=int(params["n_iter"]),
+        )
+
+    def at_epoch(self, epoch):
+        """This config with the step sizes of epoch ``epoch`` (from 0) of the schedule."""
+        factor = _optim.learning_rate_factor(self.learning_rate_schedule, epoch, self.n_iter)
+        if factor == 1.0:
+            return self
+        sigma_rate = self.sigma_learning_rate
+        return dataclasses.replace(
+            self,
+            learning_rate=self.learning_rate * factor,
+            sigma_learning_rate=None if sigma_rate is None else sigma_rate * factor,
         )
 
 

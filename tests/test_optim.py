@@ -127,3 +127,16 @@ def test_fused_adam_leaves_a_transposed_parameter_to_the_unfused_rule(monkeypatc
             _optim.step(state, {"W": W}, {"W": grad}, learning_rate=0.1)
         results.append(W.numpy().copy())
     assert_allclose(results[0], results[1], rtol=1e-12)
+
+
+def test_step_schedule_drops_every_step_tenfold_after_two_thirds_of_the_epochs():
+    def factors(schedule, n_epochs, n_seen):
+        return [_optim.learning_rate_factor(schedule, e, n_epochs) for e in range(n_seen)]
+
+    assert factors("step", 30, 40) == [1.0] * 20 + [0.1] * 20  # stays low in later partial_fits
+    assert factors("step", 25, 25) == [1.0] * 17 + [0.1] * 8
+    assert factors("step", 3, 3) == [1.0, 1.0, 0.1]
+    assert factors("step", 1, 2) == [1.0, 0.1]
+    assert factors("constant", 3, 10) == [1.0] * 10
+    with pytest.raises(ValueError, match="unknown learning_rate_schedule 'cosine'"):
+        _optim.learning_rate_factor("cosine", 0, 3)

@@ -241,6 +241,7 @@ def test_defaults_are_the_notebooks():
         sigma_learning_rate="auto",
         max_update_norm=None,
         calibrate_sigma=True,
+        learning_rate_schedule="auto",
         optimizer="adam",
         momentum=0.9,
         weight_decay=0.0,

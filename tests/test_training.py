@@ -10,7 +10,7 @@ from numpy.testing import assert_allclose, assert_array_equal
 from sklearn_grbm import GaussianBernoulliRBM
 
 from . import reference as ref
-from .helpers import Xdigits, small
+from .helpers import Xdigits, assert_same_model, small
 
 
 def test_tempered_chains_persist_and_reset_with_the_sampler():
@@ -142,8 +142,7 @@ def test_sigma_learning_rate_is_the_step_of_log_sigma_alone():
 def test_auto_sigma_step_is_ten_learning_rates_when_annealing():
     # "auto": 10 x learning_rate for "ais" (the default on few columns), the
     # optimizer's one step otherwise (the test above, with CD).
-    rng = np.random.RandomState(0)
-    X = rng.normal(size=(600, 2)) + np.where(rng.uniform(size=(600, 1)) < 0.5, -4.0, 4.0)
+    X = _three_blobs()
     params = dict(n_components=12, n_iter=2, learning_rate=2e-3, batch_size=100, random_state=0)
     auto = GaussianBernoulliRBM(**params).fit(X)
     spelled = GaussianBernoulliRBM(sampler="ais", sigma_learning_rate=2e-2, **params).fit(X)
@@ -151,6 +150,55 @@ def test_auto_sigma_step_is_ten_learning_rates_when_annealing():
     assert_array_equal(auto.sigma_, spelled.sigma_)
     shared = GaussianBernoulliRBM(sampler="ais", sigma_learning_rate=None, **params).fit(X)
     assert not np.array_equal(auto.sigma_, shared.sigma_)
+
+
+def _three_blobs(n=600):
+    rng = np.random.RandomState(0)
+    return rng.normal(size=(n, 2)) + np.where(rng.uniform(size=(n, 1)) < 0.5, -4.0, 4.0)
+
+
+@pytest.mark.parametrize(
+    "data, params",
+    [
+        ("digits", dict(n_components=16, learning_rate_schedule="step")),  # CD, sigma calibrated
+        ("blobs", dict(n_components=12)),  # "auto": annealing, and so "step"
+    ],
+    ids=["cd", "ais"],
+)
+def test_step_schedule_is_the_spelled_out_drop_of_every_step(data, params):
+    # Six epochs: four at the learning rate, then two at a tenth of it (and of
+    # sigma's own step), the same as partial_fit with the steps set by hand.
+    X = Xdigits[:300] if data == "digits" else _three_blobs()
+    params = dict(params, n_iter=6, learning_rate=2e-3, batch_size=50, random_state=0)
+    scheduled = GaussianBernoulliRBM(**params).fit(X)
+    by_hand = GaussianBernoulliRBM(**dict(params, learning_rate_schedule="constant"))
+    sigma_step = None if data == "digits" else 10 * 2e-3  # "auto": 10 x when annealing
+    for epoch in range(6):
+        if epoch == 4:
+            low_sigma_step = None if sigma_step is None else sigma_step * 0.1
+            by_hand.set_params(learning_rate=2e-3 * 0.1, sigma_learning_rate=low_sigma_step)
+        by_hand.partial_fit(X)
+    assert_same_model(scheduled, by_hand)
+    constant = GaussianBernoulliRBM(**dict(params, learning_rate_schedule="constant")).fit(X)
+    assert not np.array_equal(scheduled.components_, constant.components_)
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        dict(n_components=16),  # CD
+        dict(n_components=6),  # exact sampling
+        dict(n_components=8, standardize=False),  # the notebook's training
+    ],
+    ids=["cd", "exact", "notebook"],
+)
+def test_auto_schedule_keeps_the_step_constant_without_annealing(params):
+    params = dict(params, n_iter=6, batch_size=50, random_state=0)
+    auto = GaussianBernoulliRBM(**params).fit(Xdigits[:300])
+    constant = GaussianBernoulliRBM(learning_rate_schedule="constant", **params).fit(Xdigits[:300])
+    assert_same_model(auto, constant)
+    step = GaussianBernoulliRBM(learning_rate_schedule="step", **params).fit(Xdigits[:300])
+    assert not np.array_equal(auto.components_, step.components_)
 
 
 @pytest.mark.parametrize("standardize", [True, False])
