@@ -7,6 +7,7 @@
     python benchmarks/toy_densities.py --only defaults # the configurations named so (no ICA)
     python benchmarks/toy_densities.py --only defaults --seeds 7 8 9  # other draws
     python benchmarks/toy_densities.py --trace 9  # the defaults at lr 1e-2, every 3 epochs
+    python benchmarks/toy_densities.py --trace 9 --schedule constant  # with a constant step
 
 1. Two unit-variance Laplace sources mixed by [[2, 1], [1, 1.5]] and whitened
    (the paper's ICA problem; 4 hidden units, 20,000 training and 20,000
@@ -188,13 +189,19 @@ def run_mode_weights(seeds, configs, say):
             say(f"{name:<36} {seed:>4} {-grid_log_likelihood(rbm, X_test):6.3f}  {masses}")
 
 
-def run_trace(seed, learning_rate, say, n_epochs=30, every=3, n_rows=20000):
-    """The defaults' held-out NLL and mode masses every few epochs of one fit
-    (``partial_fit`` epoch by epoch, which trains the model ``fit`` does)."""
-    say(f"Three unit Gaussians, the defaults at lr {learning_rate:g}, seed {seed}, epoch by epoch")
+def run_trace(seed, learning_rate, say, n_epochs=30, every=3, n_rows=20000, **params):
+    """The defaults' (and ``params``') held-out NLL and mode masses every few
+    epochs of one fit (``partial_fit`` epoch by epoch with ``n_iter`` the
+    number of epochs, which trains the model ``fit`` does)."""
+    options = "".join(f", {k}={v!r}" for k, v in params.items())
+    say(
+        f"Three unit Gaussians, the defaults{options} at lr {learning_rate:g}, seed {seed}, epoch by epoch"
+    )
     say(f"{'epoch':>5} {'NLL':>6}   {'mode 1':>6} {'mode 2':>6} {'mode 3':>6} {'other':>6}")
     X_train, X_test = three_gaussians(n_rows, 10 + seed), three_gaussians(n_rows, 100 + seed)
-    rbm = GaussianBernoulliRBM(n_components=64, learning_rate=learning_rate, random_state=seed)
+    rbm = GaussianBernoulliRBM(
+        n_components=64, n_iter=n_epochs, learning_rate=learning_rate, random_state=seed, **params
+    )
     nll = []
     for epoch in range(1, n_epochs + 1):
         rbm.partial_fit(X_train)
@@ -281,6 +288,9 @@ def main(argv=None):
         help="only the defaults' NLL and mode masses every 3 epochs on one draw",
     )
     parser.add_argument("--learning-rate", type=float, default=1e-2, help="for --trace")
+    parser.add_argument(
+        "--schedule", choices=["step", "constant"], help="for --trace: learning_rate_schedule"
+    )
     args = parser.parse_args(argv)
 
     def chosen(configs):
@@ -289,8 +299,10 @@ def main(argv=None):
     seeds = args.seeds or ([0] if args.quick else [0, 1, 2])
     say = Report()
     if args.trace is not None:
-        run_trace(args.trace, args.learning_rate, say)
-        say.save(RESULTS / f"toy_trace_{args.trace}.txt")
+        schedule = {} if args.schedule is None else dict(learning_rate_schedule=args.schedule)
+        run_trace(args.trace, args.learning_rate, say, **schedule)
+        suffix = "" if args.schedule is None else f"_{args.schedule}"
+        say.save(RESULTS / f"toy_trace_{args.trace}{suffix}.txt")
         return
     if args.mode_weights:
         run_mode_weights(
@@ -298,6 +310,7 @@ def main(argv=None):
             chosen(
                 {
                     "defaults (AIS-100, sigma step 1e-2)": {},
+                    "defaults, constant step (before)": dict(learning_rate_schedule="constant"),
                     "CD-100 (the defaults before)": dict(sampler="cd"),
                     "CD-100, sigma_learning_rate=1e-2": dict(
                         sampler="cd", sigma_learning_rate=1e-2
@@ -322,6 +335,10 @@ def main(argv=None):
     mode_configs = {
         "defaults (AIS-100), lr 1e-3": {},
         "defaults (AIS-100), lr 1e-2": dict(learning_rate=1e-2),
+        "defaults, constant step (before), lr 1e-3": dict(learning_rate_schedule="constant"),
+        "defaults, constant step (before), lr 1e-2": dict(
+            learning_rate=1e-2, learning_rate_schedule="constant"
+        ),
         "CD-100 (the defaults before), lr 1e-3": dict(sampler="cd"),
         "CD-100 (the defaults before), lr 1e-2": dict(sampler="cd", learning_rate=1e-2),
         "CD-1": dict(sampler="cd", n_gibbs_steps=1),

@@ -18,6 +18,7 @@ HISTORY_KEYS = (
     "sigma_min",
     "sigma_median",
     "sigma_max",
+    "learning_rate",
     "seconds",
 )
 
@@ -50,7 +51,7 @@ def free_energy_gap(params, rows, held_out):
         return float(free_energy(unseen, params).mean() - free_energy(seen, params).mean())
 
 
-def epoch_record(squared_error, squared_scale, n_entries, params, gap, seconds):
+def epoch_record(squared_error, squared_scale, n_entries, params, gap, learning_rate, seconds):
     """The history entry of one epoch (one host sync for the error)."""
     sigma = torch.exp(params.log_sigma)
     return {
@@ -59,6 +60,7 @@ def epoch_record(squared_error, squared_scale, n_entries, params, gap, seconds):
         "sigma_min": float(sigma.min()),
         "sigma_median": float(sigma.median()),
         "sigma_max": float(sigma.max()),
+        "learning_rate": learning_rate,
         "seconds": seconds,
     }
 
@@ -70,6 +72,7 @@ def epoch_line(name, epoch, record):
     )
     if math.isfinite(record["free_energy_gap"]):
         line += f", free energy gap = {record['free_energy_gap']:.3f}"
+    line += f", learning rate = {record['learning_rate']:.3g}"
     return line + f", time = {record['seconds']:.2f}s"
 
 

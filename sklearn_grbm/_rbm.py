@@ -217,8 +217,9 @@ class GaussianBernoulliRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Ba
         data's units, of the training rows' one-step reconstructions ``b +
         W^T h``, h sampled), ``"free_energy_gap"`` (NaN without held-out
         rows), ``"sigma_min"``, ``"sigma_median"``, ``"sigma_max"`` (in units
-        of each column's standard deviation when ``standardize``) and
-        ``"seconds"``.
+        of each column's standard deviation when ``standardize``),
+        ``"learning_rate"`` (the epoch's step of W, after
+        ``learning_rate_schedule``) and ``"seconds"``.
     reconstruction_error_curve_ : list of float
         ``history_["reconstruction_error"]``.
     n_iter_ : int
@@ -467,25 +468,32 @@ class GaussianBernoulliRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Ba
         squared_scale = to_tensor(
             scale**2, device, torch.float32 if device.type == "mps" else torch.float64
         )
-        history = {key: list(values) for key, values in self.history_.items()}
+        history = {key: list(self.history_.get(key, ())) for key in _monitor.HISTORY_KEYS}
         name, n_iter_start = type(self).__name__, self.n_iter_
         for epoch in range(n_iter_start, n_iter_start + n_epochs):
             start = time.perf_counter()
             generator = make_generator(device, epoch_seed(state["seed"], epoch))
             on_batch = _monitor.progress_printer(name, epoch + 1) if self.verbose > 1 else None
+            epoch_config = config.at_epoch(epoch)
             squared_error, chains = _training.run_epoch(
                 rows,
                 params,
                 opt_state,
                 chains,
-                config.at_epoch(epoch),
+                epoch_config,
                 generator,
                 log_sigma_floor=log_sigma_floor,
                 on_batch=on_batch,
             )
             gap = _monitor.free_energy_gap(params, rows, held_out)
             record = _monitor.epoch_record(
-                squared_error, squared_scale, X.size, params, gap, time.perf_counter() - start
+                squared_error,
+                squared_scale,
+                X.size,
+                params,
+                gap,
+                epoch_config.learning_rate,
+                time.perf_counter() - start,
             )
             if not (math.isfinite(record["reconstruction_error"]) and _training.all_finite(params)):
                 raise DivergenceError.in_epoch(epoch + 1, self.learning_rate)

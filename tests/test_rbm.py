@@ -170,7 +170,7 @@ def test_verbose_line_format(capsys):
     for i, line in enumerate(lines, start=1):
         assert re.fullmatch(
             rf"\[GaussianBernoulliRBM\] Iteration {i}, reconstruction error = \d+\.\d{{4}}, "
-            rf"sigma in \[[\d.e-]+, [\d.e-]+\], time = \d+\.\d{{2}}s",
+            rf"sigma in \[[\d.e-]+, [\d.e-]+\], learning rate = 0\.001, time = \d+\.\d{{2}}s",
             line,
         )
 

@@ -179,6 +179,8 @@ def test_step_schedule_is_the_spelled_out_drop_of_every_step(data, params):
             by_hand.set_params(learning_rate=2e-3 * 0.1, sigma_learning_rate=low_sigma_step)
         by_hand.partial_fit(X)
     assert_same_model(scheduled, by_hand)
+    assert scheduled.history_["learning_rate"] == [2e-3] * 4 + [2e-3 * 0.1] * 2
+    assert scheduled.history_["learning_rate"] == by_hand.history_["learning_rate"]
     constant = GaussianBernoulliRBM(**dict(params, learning_rate_schedule="constant")).fit(X)
     assert not np.array_equal(scheduled.components_, constant.components_)
 
@@ -342,6 +344,7 @@ def test_history_records_error_sigma_and_the_free_energy_gap(capsys):
         "sigma_min",
         "sigma_median",
         "sigma_max",
+        "learning_rate",
         "seconds",
     }
     assert all(len(values) == 4 for values in history.values())
@@ -356,6 +359,7 @@ def test_history_records_error_sigma_and_the_free_energy_gap(capsys):
     assert_allclose(history["sigma_max"][-1], sigma_scaled.max(), rtol=1e-6)
     lines = capsys.readouterr().out.strip().splitlines()
     assert len(lines) == 4 and all("free energy gap = " in line for line in lines)
+    assert all(line.endswith("s") and "learning rate = 0.001," in line for line in lines)
 
 
 def test_most_sigmas_at_the_floor_warn(monkeypatch):
