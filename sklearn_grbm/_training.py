@@ -10,9 +10,8 @@ the minibatch (CD-style) or where the previous update left them
 (persistent). :meth:`GaussianBernoulliRBM.sample` draws with the same kernels.
 """
 
-import dataclasses
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import NamedTuple
 
 import numpy as np
@@ -312,7 +311,7 @@ class TrainingConfig:
         if factor == 1.0:
             return self
         sigma_rate = self.sigma_learning_rate
-        return dataclasses.replace(
+        return replace(
             self,
             learning_rate=self.learning_rate * factor,
             sigma_learning_rate=None if sigma_rate is None else sigma_rate * factor,
