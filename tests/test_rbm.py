@@ -328,6 +328,7 @@ def test_wrong_width_after_fit():
         (dict(n_gibbs_steps=0), "n_gibbs_steps"),
         (dict(sampler="gibbs"), "sampler"),
         (dict(optimizer="rmsprop"), "optimizer"),
+        (dict(learning_rate_schedule="cosine"), "learning_rate_schedule"),
         (dict(sigma=0.0), "sigma"),
         (dict(momentum=1.5), "momentum"),
         (dict(weight_decay=-1.0), "weight_decay"),
