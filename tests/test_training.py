@@ -139,6 +139,11 @@ def test_sigma_learning_rate_is_the_step_of_log_sigma_alone():
     assert np.abs(slow.components_ - default.components_).max() < 0.1  # W still learns
 
 
+def _three_blobs(n=600):
+    rng = np.random.RandomState(0)
+    return rng.normal(size=(n, 2)) + np.where(rng.uniform(size=(n, 1)) < 0.5, -4.0, 4.0)
+
+
 def test_auto_sigma_step_is_ten_learning_rates_when_annealing():
     # "auto": 10 x learning_rate for "ais" (the default on few columns), the
     # optimizer's one step otherwise (the test above, with CD).
@@ -150,11 +155,6 @@ def test_auto_sigma_step_is_ten_learning_rates_when_annealing():
     assert_array_equal(auto.sigma_, spelled.sigma_)
     shared = GaussianBernoulliRBM(sampler="ais", sigma_learning_rate=None, **params).fit(X)
     assert not np.array_equal(auto.sigma_, shared.sigma_)
-
-
-def _three_blobs(n=600):
-    rng = np.random.RandomState(0)
-    return rng.normal(size=(n, 2)) + np.where(rng.uniform(size=(n, 1)) < 0.5, -4.0, 4.0)
 
 
 @pytest.mark.parametrize(
