@@ -5,7 +5,7 @@
 
 For each data set, in nats per held-out row on dequantised pixels (uniform
 noise of one grey level added, then scaled to [0, 1]), with the AIS standard
-error and effective sample size (100 chains, 2,000 temperatures) where log Z
+error and effective sample size (100 chains, 20,000 temperatures) where log Z
 is estimated, and beside it the conservative lower bound of
 ``log_likelihood_bounds`` (reverse annealing from each test row, 500
 temperatures): where AIS is unsure (an ESS of a few chains) the lower bound
@@ -81,8 +81,14 @@ def gaussian_score(X_train, X_test):
 
 
 #: AIS temperatures where log Z is not enumerated (100 chains); the table
-#: shows each estimate's standard error and effective sample size.
-AIS_BETAS = 2000
+#: shows each estimate's standard error and effective sample size. At 2,000
+#: the FashionMNIST estimates (ESS 1 or 2) moved by 40 to 80 nats with the
+#: seed and sat 80 nats above those of 20,000, so 20,000 it is (about 35 s
+#: per image model on one CPU thread).
+AIS_BETAS = 20000
+#: Below this ESS the AIS estimate of log Z rests on one or two chains: the
+#: "more epochs" check says so beside its verdict.
+TRUSTED_ESS = 10
 #: Temperatures of the reverse annealing (one chain per test row) that gives
 #: the conservative lower bound.
 BOUND_BETAS = 500
@@ -182,7 +188,8 @@ def checks(name, rows, n_components, epochs, out):
     """The issue's three checks. Above the Gaussian: "met" by the lower bound
     (or the exact value), "by AIS only" where only the AIS estimate, which
     can overestimate, is above it. More epochs: by the AIS (or exact) values,
-    within 1 nat or 3 standard errors. Units: by the mean free energy, which
+    within 1 nat or 3 standard errors, marked "AIS unsure" where an ESS is
+    below TRUSTED_ESS (the lower bounds are printed beside). Units: by the mean free energy, which
     the map between units leaves unchanged (no log Z involved), within 1 nat
     or 0.5%."""
     short, long = epochs
@@ -200,6 +207,10 @@ def checks(name, rows, n_components, epochs, out):
         trusted = row.lower if np.isfinite(row.lower) else row.value
         return "met" if trusted > gauss else "by AIS only" if row.value > gauss else "NOT met"
 
+    def unsure(*compared):
+        ess = min(row.ess for row in compared)
+        return f", AIS unsure (ESS {ess:.0f})" if ess < TRUSTED_ESS else ""
+
     worst_first = ("NOT met", "by AIS only", "met")
     results = [
         (
@@ -208,7 +219,7 @@ def checks(name, rows, n_components, epochs, out):
         ),
         (
             f"{name}: {long} epochs no worse than {short}",
-            "met" if later.value >= first.value - tolerance else "NOT met",
+            ("met" if later.value >= first.value - tolerance else "NOT met") + unsure(first, later),
         ),
         (
             f"{name}: the units do not matter (mean free energy {first.free_energy:.2f}"

@@ -36,8 +36,13 @@ def main():
         # da.from_array over a memmap keeps the data out of memory.
         X = da.from_array(load_patches(20000, random_state=0), chunks=(2500, 784))
 
+        # Each block is one partial_fit call, an epoch of the learning-rate
+        # schedule: n_iter counts them all (3 passes), so the step falls to a
+        # tenth for the last third of the calls, as in fit.
+        n_calls = 3 * X.numblocks[0]
         model = Incremental(
-            GaussianBernoulliRBM(n_components=64, random_state=0), shuffle_blocks=False
+            GaussianBernoulliRBM(n_components=64, n_iter=n_calls, random_state=0),
+            shuffle_blocks=False,
         )
         model.fit(X)  # one pass over the blocks, starting from a fresh clone
         for _epoch in range(2):

@@ -102,6 +102,22 @@ def warn_if_degenerate(log_sigma, log_floor, floor, stacklevel=4):
         )
 
 
+def warn_past_schedule(n_iter, stacklevel=4):
+    """A :class:`FitQualityWarning` when ``partial_fit`` first trains past the
+    ``n_iter`` epochs of a step schedule, which has kept a tenth of the step
+    since two thirds of them: a stream of chunks longer than ``n_iter`` calls
+    trained most of its calls at that tenth."""
+    warnings.warn(
+        f"partial_fit was called more than n_iter={n_iter} times with the step "
+        f"learning-rate schedule, whose step has been a tenth of learning_rate since "
+        f"call {math.ceil(2 * n_iter / 3) + 1} and stays there. Over chunks, set n_iter to "
+        f"the number of partial_fit calls (chunks times passes), or use "
+        f"learning_rate_schedule='constant' for an open-ended stream.",
+        FitQualityWarning,
+        stacklevel=stacklevel,
+    )
+
+
 def all_or_nothing(method):
     """Restore the estimator's attributes if ``method`` raises.
 

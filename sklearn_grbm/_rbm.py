@@ -166,11 +166,14 @@ class GaussianBernoulliRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Ba
         epoch ``ceil(2 n_iter / 3) + 1`` on, so that the last epochs settle
         instead of swinging between modes. ``"constant"``: the same step
         throughout. ``"auto"``: ``"step"`` with the ``"ais"`` sampler, whose
-        importance-weighted updates are noisy, ``"constant"`` with the others
-        (the user guide's "Learning-rate schedule"). :meth:`partial_fit`
+        importance-weighted updates are noisy, and with ``"cd"`` when
+        standardising, whose updates keep W moving; ``"constant"`` with the
+        others and for the seed notebook's training (the user guide's
+        "Learning-rate schedule"). :meth:`partial_fit`
         counts its calls as epochs against ``n_iter`` and keeps the low step
         past it, so that ``fit`` is still ``n_iter`` calls of it; over chunks,
-        set ``n_iter`` to the number of calls, or choose ``"constant"``.
+        set ``n_iter`` to the number of calls, or choose ``"constant"`` (the
+        first call past ``n_iter`` warns, a :class:`FitQualityWarning`).
     optimizer : {"adam", "sgd"}, default="adam"
         Adam (betas 0.9, 0.999, eps 1e-8) or SGD with ``momentum``.
     momentum : float, default=0.9
@@ -508,6 +511,9 @@ class GaussianBernoulliRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Ba
             _monitor.warn_if_degenerate(
                 new_state["params"]["log_sigma"], np.log(floor / scale), floor
             )
+        past_horizon = n_epochs > 0 and n_iter_start == config.n_iter
+        if config.learning_rate_schedule == "step" and past_horizon:
+            _monitor.warn_past_schedule(config.n_iter)
 
     def _commit(self, state, history, n_iter, device):
         """Set the fitted attributes (data units) from a training state."""

@@ -38,8 +38,10 @@ class AISWarning(UserWarning):
 
 
 class FitQualityWarning(UserWarning):
-    """A fit finished but the model it trained looks degenerate.
+    """A fit finished but the model it trained looks degenerate, or was
+    trained in a way that is likely not what was meant.
 
     The message names the symptom (for instance most visible standard
-    deviations pressed against their floor) and what to try.
+    deviations pressed against their floor, or ``partial_fit`` called past
+    the ``n_iter`` epochs of the step learning-rate schedule) and what to try.
     """

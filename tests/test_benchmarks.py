@@ -171,6 +171,8 @@ def test_density_checks_trust_the_lower_bound_and_compare_free_energies():
     assert verdicts(Row(5.0, 0.1, 50, 2.0, -100.0, 1.0))[0] == "met"
     assert verdicts(Row(-5.0, 0.1, 50, -6.0, -100.0, 1.0))[:2] == ["NOT met", "met"]
     assert verdicts(Row(9.0, 0.1, 50, 2.0, -100.0, 1.0))[1] == "NOT met"  # 2 epochs lost 3 nats
+    # an ESS of 2 means log Z rests on two chains: the verdict says so
+    assert verdicts(Row(5.0, 0.1, 2, 2.0, -100.0, 1.0))[1] == "met, AIS unsure (ESS 2)"
     assert verdicts(Row(5.0, 0.1, 50, 2.0, -100.0, 1.0), -101.5)[2] == "NOT met"
 
 

@@ -3,6 +3,7 @@ the policies of SPEC.md (dtype, determinism, sigma floor, errors, devices)."""
 
 import pickle
 import re
+import warnings
 
 import numpy as np
 import pytest
@@ -11,7 +12,7 @@ from numpy.testing import assert_allclose, assert_array_equal
 from sklearn.base import clone
 from sklearn.exceptions import NotFittedError
 
-from sklearn_grbm import DivergenceError, GaussianBernoulliRBM
+from sklearn_grbm import DivergenceError, FitQualityWarning, GaussianBernoulliRBM
 
 from . import reference as ref
 from .helpers import FITTED, Xdigits, assert_same_model, small
@@ -32,13 +33,18 @@ def test_fit_improves_likelihood_and_keeps_X():
 def test_partial_fit_matches_fit_statistically():
     X = Xdigits.copy()
     # 14 minibatches per epoch either way: fit splits X itself, partial_fit
-    # gets 7 chunks of about 257 rows, each split into 2 minibatches.
+    # gets 7 chunks of about 257 rows, each split into 2 minibatches. The step
+    # schedule (CD, standardising) counts calls: n_iter is all 140 of them,
+    # so both drop the step after two thirds of the passes.
     fitted = small(n_components=12, batch_size=128, n_iter=20, learning_rate=1e-2).fit(X)
-    partial = small(n_components=12, batch_size=128, learning_rate=1e-2)
-    for _ in range(20):
-        for chunk in np.array_split(X, 7):
-            partial.partial_fit(chunk)
+    partial = small(n_components=12, batch_size=128, n_iter=140, learning_rate=1e-2)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", FitQualityWarning)  # never past the horizon
+        for _ in range(20):
+            for chunk in np.array_split(X, 7):
+                partial.partial_fit(chunk)
     assert partial.n_iter_ == 140
+    assert_allclose(partial.history_["learning_rate"][93:95], [1e-2, 1e-3])
     assert len(partial.reconstruction_error_curve_) == 140
     untrained = small(n_components=12, n_iter=0).fit(X).score_samples(X).mean()
     gain_fit = fitted.score_samples(X).mean() - untrained
@@ -46,6 +52,26 @@ def test_partial_fit_matches_fit_statistically():
     assert gain_fit > 8 and abs(gain_partial - gain_fit) < 0.2 * gain_fit
     assert_allclose(partial.score(X), fitted.score(X), rtol=0.1)
     assert_array_equal(X, Xdigits)
+
+
+def test_partial_fit_past_the_schedule_says_so_once():
+    # The stream a user would write without setting n_iter: the step fell to a
+    # tenth at call 3 of n_iter=3 and stays there; call 4 warns, call 5 does not.
+    rbm = small(n_components=12, n_iter=3, learning_rate_schedule="step")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", FitQualityWarning)
+        for chunk in np.array_split(Xdigits, 3):
+            rbm.partial_fit(chunk)
+    with pytest.warns(FitQualityWarning, match=r"n_iter=3 times.*since call 3"):
+        rbm.partial_fit(Xdigits[:100])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", FitQualityWarning)
+        rbm.partial_fit(Xdigits[:100])
+        # a constant step has no horizon to pass
+        constant = small(n_components=12, n_iter=1, learning_rate_schedule="constant")
+        for _ in range(3):
+            constant.partial_fit(Xdigits[:100])
+    assert_allclose(rbm.history_["learning_rate"], [1e-3, 1e-3, 1e-4, 1e-4, 1e-4])
 
 
 def test_transform_is_the_hidden_mean():

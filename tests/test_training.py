@@ -186,21 +186,25 @@ def test_step_schedule_is_the_spelled_out_drop_of_every_step(data, params):
 
 
 @pytest.mark.parametrize(
-    "params",
+    "params, expected",
     [
-        dict(n_components=16),  # CD
-        dict(n_components=6),  # exact sampling
-        dict(n_components=8, standardize=False),  # the notebook's training
+        (dict(n_components=16), "step"),  # CD, standardising
+        (dict(n_components=16, sampler="pcd"), "constant"),  # persistent chains
+        (dict(n_components=6), "constant"),  # exact sampling
+        (dict(n_components=8, standardize=False), "constant"),  # the notebook's training
     ],
-    ids=["cd", "exact", "notebook"],
+    ids=["cd", "pcd", "exact", "notebook"],
 )
-def test_auto_schedule_keeps_the_step_constant_without_annealing(params):
+def test_auto_schedule_steps_for_cd_when_standardising_and_not_otherwise(params, expected):
     params = dict(params, n_iter=6, batch_size=50, random_state=0)
     auto = GaussianBernoulliRBM(**params).fit(Xdigits[:300])
-    constant = GaussianBernoulliRBM(learning_rate_schedule="constant", **params).fit(Xdigits[:300])
-    assert_same_model(auto, constant)
-    step = GaussianBernoulliRBM(learning_rate_schedule="step", **params).fit(Xdigits[:300])
-    assert not np.array_equal(auto.components_, step.components_)
+    same = GaussianBernoulliRBM(learning_rate_schedule=expected, **params).fit(Xdigits[:300])
+    assert_same_model(auto, same)
+    other = "constant" if expected == "step" else "step"
+    different = GaussianBernoulliRBM(learning_rate_schedule=other, **params).fit(Xdigits[:300])
+    assert not np.array_equal(auto.components_, different.components_)
+    factors = np.array(auto.history_["learning_rate"]) / auto.learning_rate
+    assert_allclose(factors, [1, 1, 1, 1, 0.1, 0.1] if expected == "step" else np.ones(6))
 
 
 @pytest.mark.parametrize("standardize", [True, False])
