@@ -144,10 +144,20 @@ def log_partition_exact(params, *, max_batch_elements=2**22):
     )
 
 
-#: Training fits sigma's temperature exactly (``calibrate_sigma``) when one
+#: Training fits sigma's temperature and the hidden biases exactly
+#: (``calibrate_sigma``) when one
 #: pass over the hidden states, 2^M states of M^2 multiply-adds each, takes at
 #: most this many (up to 19 hidden units; a fraction of a second).
 CALIBRATION_MAX_MULTIPLY_ADDS = 2.5e8
+
+
+#: One calibration takes at most CALIBRATION_NEWTON_STEPS Newton steps in
+#: (delta, c) (each a pass over the states and the rows), a step at most
+#: CALIBRATION_MAX_STEP in any coordinate, the curvature floored at
+#: CALIBRATION_MIN_CURVATURE (a unit saturated on or off in both the data and
+#: the model leaves its bias flat). The next epoch goes on from where it stops.
+CALIBRATION_NEWTON_STEPS = 30
+CALIBRATION_MAX_STEP, CALIBRATION_MIN_CURVATURE = 10.0, 1e-4
 
 
 def calibration_is_affordable(n_components):
@@ -157,7 +167,18 @@ def calibration_is_affordable(n_components):
 
 def best_common_log_sigma_shift(params, v, *, bound=0.2, max_batch_elements=2**22):
     """The shift ``delta`` of every ``log sigma`` (W, b, c held) that maximises
-    the exact mean log-likelihood of the rows ``v``, within ``[-bound, bound]``.
+    the exact mean log-likelihood of the rows ``v``, within ``[-bound, bound]``
+    (:func:`calibrated_temperature` with the hidden biases held)."""
+    delta, _ = calibrated_temperature(
+        params, v, bound=bound, hidden_biases=False, max_batch_elements=max_batch_elements
+    )
+    return delta
+
+
+def calibrated_temperature(params, v, *, bound=0.2, hidden_biases=True, max_batch_elements=2**22):
+    """The shift ``delta`` of every ``log sigma``, within ``[-bound, bound]``,
+    and, with ``hidden_biases``, the shift ``dc`` of the hidden biases (W and b
+    held) that maximise the exact mean log-likelihood of the rows ``v``.
 
     With ``a = exp(-2 delta)`` every term is a fixed tensor times ``a``: the
     free energy is ``a Q(v) - sum_j softplus(c_j + a G_j(v))`` and ``log Z``
@@ -165,31 +186,108 @@ def best_common_log_sigma_shift(params, v, *, bound=0.2, max_batch_elements=2**2
     ``B(h) = h.u + h^T K h / 2``, ``u = W (b / sigma^2)``,
     ``K = W diag(1 / sigma^2) W^T``: one pass over the states at M^2 each
     (not M D) and one product with the rows, then each evaluation is cheap.
+    Without ``hidden_biases``: a bounded scalar search. With them: Newton
+    steps in ``(delta, c)`` with the exact gradient (in c,
+    ``E_model[h] - mean p(h | v)``) and Hessian (in c,
+    ``Cov_model(h) - mean diag(p (1 - p))``). The likelihood is not concave
+    in c, so the steps use the Hessian's absolute eigenvalues and a
+    backtracking line search: every step climbs, and the result is never
+    below the start.
+
+    Returns
+    -------
+    delta : float
+    dc : Tensor (M,), on ``params``' device and in its dtype (zeros without
+        ``hidden_biases``)
     """
+    dtype, out_device = params.W.dtype, params.W.device
     device = likelihood_device(params.W.device)
     params = RBMParams(*(t.to(device, torch.float64) for t in params))
     v = v.to(device, torch.float64)
     W, b, c, inv_var = params.W, params.b, params.c, params.inv_var
-    n_features = W.shape[1]
+    n_components, n_features = W.shape
     u, K = W @ (b * inv_var), (W * inv_var) @ W.T
-    state_bias, state_quadratic = [], []
-    for h in hidden_states(W, max_batch_elements, width=W.shape[0]):
-        state_bias.append(h @ c)
+    states, state_quadratic = [], []
+    for h in hidden_states(W, max_batch_elements, width=n_components):
+        states.append(h)
         state_quadratic.append(h @ u + 0.5 * ((h @ K) * h).sum(dim=1))
-    state_bias, state_quadratic = torch.cat(state_bias), torch.cat(state_quadratic)
-    quadratic = 0.5 * ((v - b) ** 2 * inv_var).sum(dim=1)
+    states, state_quadratic = torch.cat(states), torch.cat(state_quadratic)
+    quadratic = 0.5 * ((v - b) ** 2 * inv_var).sum(dim=1).mean()
     weighted = (v * inv_var) @ W.T
 
-    def negative_log_likelihood(delta):
+    def negative_log_likelihood(delta, hidden_bias):
         a = math.exp(-2.0 * delta)
-        free_energy = a * quadratic - softplus(c + a * weighted).sum(dim=1)
-        log_z = n_features * delta + torch.logsumexp(state_bias + a * state_quadratic, dim=0)
-        return float(free_energy.mean() + log_z)
+        free_energy = a * quadratic - softplus(hidden_bias + a * weighted).sum(dim=1).mean()
+        log_z = torch.logsumexp(states @ hidden_bias + a * state_quadratic, 0)
+        return float(free_energy + n_features * delta + log_z)
 
-    result = minimize_scalar(
-        negative_log_likelihood, bounds=(-bound, bound), method="bounded", options={"xatol": 1e-4}
-    )
-    return float(result.x)
+    if not hidden_biases:
+        result = minimize_scalar(
+            lambda delta: negative_log_likelihood(delta, c),
+            bounds=(-bound, bound),
+            method="bounded",
+            options={"xatol": 1e-4},
+        )
+        return float(result.x), torch.zeros(n_components, dtype=dtype, device=out_device)
+
+    row_quadratic = 0.5 * ((v - b) ** 2 * inv_var).sum(dim=1)
+
+    def derivatives(delta, hidden_bias):
+        """Gradient and Hessian of the negative mean log-likelihood in
+        (delta, c), with a = exp(-2 delta), da = -2a, d2a = 4a."""
+        a = math.exp(-2.0 * delta)
+        da, d2a = -2.0 * a, 4.0 * a
+        p = torch.sigmoid(hidden_bias + a * weighted)  # (n, M)
+        q = p * (1.0 - p)
+        p_states = torch.softmax(states @ hidden_bias + a * state_quadratic, 0)
+        mean_h, mean_b = p_states @ states, p_states @ state_quadratic
+        centred_h, centred_b = states - mean_h, state_quadratic - mean_b
+        size, options = n_components + 1, dict(dtype=torch.float64, device=device)
+        gradient, hessian = torch.empty(size, **options), torch.empty(size, size, **options)
+        # the rows' free energies, mean over the rows
+        row_term = row_quadratic - (p * weighted).sum(dim=1)
+        gradient[0] = da * row_term.mean() + da * mean_b + n_features
+        gradient[1:] = mean_h - p.mean(dim=0)
+        hessian[0, 0] = (
+            d2a * row_term.mean()
+            - da**2 * (q * weighted**2).sum(dim=1).mean()
+            + d2a * mean_b
+            + da**2 * (p_states @ centred_b**2)
+        )
+        cross = -da * (q * weighted).mean(dim=0) + da * ((p_states * centred_b) @ centred_h)
+        hessian[0, 1:], hessian[1:, 0] = cross, cross
+        hessian[1:, 1:] = (centred_h.T * p_states) @ centred_h - torch.diag(q.mean(dim=0))
+        return gradient, hessian
+
+    x = torch.zeros(n_components + 1, dtype=torch.float64, device=device)
+    x[1:] = c
+
+    def value_at(point):
+        return negative_log_likelihood(float(point[0]), point[1:])
+
+    start_value = value = value_at(x)
+    for _ in range(CALIBRATION_NEWTON_STEPS):
+        gradient, hessian = derivatives(float(x[0]), x[1:])
+        eigenvalues, vectors = torch.linalg.eigh(hessian)
+        curvature = eigenvalues.abs().clamp(min=CALIBRATION_MIN_CURVATURE)
+        step = -vectors @ ((vectors.T @ gradient) / curvature)
+        step *= min(1.0, CALIBRATION_MAX_STEP / float(step.abs().max()))
+        t = 1.0
+        while t > 1e-4:
+            trial_x = x + t * step
+            trial_x[0] = trial_x[0].clamp(-bound, bound)
+            trial = value_at(trial_x)
+            if trial <= value + 1e-4 * float(gradient @ (trial_x - x)):
+                break
+            t *= 0.5
+        else:
+            break
+        x, improvement, value = trial_x, value - trial, trial
+        if improvement < 1e-10:
+            break
+    if value > start_value:
+        return 0.0, torch.zeros(n_components, dtype=dtype, device=out_device)
+    return float(x[0]), (x[1:] - c).to(out_device, dtype)
 
 
 def ais_schedule(n_betas):

@@ -155,11 +155,14 @@ class GaussianBernoulliRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Ba
         If set, each step's change of each row of W is scaled down to at most
         this L2 norm.
     calibrate_sigma : bool, default=True
-        With ``learn_sigma``, end each epoch by rescaling all sigmas by the one
-        factor that maximises the exact likelihood of the epoch's first 4,096
-        rows, where the hidden states are few enough to enumerate
-        (``n_components <= 19``): CD-1 leaves sigma a few percent too small
-        on some data, which costs hundreds of nats (see the user guide).
+        With ``learn_sigma``, end each epoch by rescaling all sigmas by one
+        common factor and shifting the hidden biases, both chosen to maximise
+        the exact likelihood of the epoch's first 4,096 rows (W and b held),
+        where the hidden states are few enough to enumerate
+        (``n_components <= 19``): CD leaves the hidden biases far from the
+        likelihood's optimum and sigma a little too small on some data, which
+        costs hundreds of nats (600 per natural patch with 16 units; see the
+        user guide).
     learning_rate_schedule : {"auto", "step", "constant"}, default="auto"
         How the step sizes (``learning_rate`` and ``sigma_learning_rate``)
         change over the ``n_iter`` epochs. ``"step"``: a tenth of them from

@@ -35,7 +35,7 @@ from ._functional import (
     visible_mean,
 )
 from ._initialization import PARAMETERS, is_small_model
-from ._likelihood import best_common_log_sigma_shift, calibration_is_affordable, hidden_states
+from ._likelihood import calibrated_temperature, calibration_is_affordable, hidden_states
 
 
 class KernelOptions(NamedTuple):
@@ -394,11 +394,12 @@ def run_epoch(
         Called as ``on_batch(i, n_batches)`` after each minibatch.
 
     With ``config.calibrate_sigma``, where one enumeration of the hidden
-    states is affordable, the epoch ends by rescaling every sigma by the one
-    factor that maximises the exact likelihood of (up to CALIBRATION_ROWS of)
-    the epoch's rows: CD leaves sigma too sharp on some data (the user guide's
-    "Longer training" table), and the likelihood's sensitivity to that grows
-    with training.
+    states is affordable, the epoch ends by rescaling every sigma by one
+    common factor and shifting the hidden biases, by the exact maximum
+    likelihood of (up to CALIBRATION_ROWS of) the epoch's rows with W and b
+    held: CD's hidden biases leave much of the model's mass on states no
+    training row visits, and its sigma too sharp on some data (the user
+    guide's "Longer training" table).
 
     Returns
     -------
@@ -469,8 +470,9 @@ def run_epoch(
         if on_batch is not None:
             on_batch(i, n_batches)
     if calibrate and all_finite(params):
-        shift = best_common_log_sigma_shift(params, torch.cat(calibration_rows))
+        shift, hidden_shift = calibrated_temperature(params, torch.cat(calibration_rows))
         params.log_sigma.add_(shift).clamp_(min=log_sigma_floor)
+        params.c.add_(hidden_shift)
     return squared_error, chains
 
 

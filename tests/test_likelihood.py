@@ -13,6 +13,7 @@ from sklearn_grbm import GaussianBernoulliRBM
 from sklearn_grbm._functional import RBMParams
 from sklearn_grbm._likelihood import (
     best_common_log_sigma_shift,
+    calibrated_temperature,
     calibration_is_affordable,
     choose_method,
     exact_is_affordable,
@@ -69,6 +70,49 @@ def test_best_common_sigma_shift_maximises_the_exact_likelihood(seed):
     # the batches over the hidden states do not matter
     tiny = best_common_log_sigma_shift(params, torch.tensor(V), bound=0.3, max_batch_elements=8)
     assert_allclose(tiny, got, atol=1e-6)
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_calibrated_temperature_and_hidden_biases_maximise_the_exact_likelihood(seed):
+    # The reference: NumPy float64 log-likelihood by enumeration, maximised over
+    # (delta, dc) by Nelder-Mead from another start. Rows drawn from the model
+    # itself, so the maximum is inside (near the truth); sigma and c are off.
+    from scipy.optimize import minimize
+    from scipy.special import logsumexp
+
+    # Orthogonal rows of W and one sigma: the units are independent in the
+    # model, each as likely on as off, so every state has weight.
+    rng = np.random.RandomState(seed)
+    W = 2.0 * np.linalg.qr(rng.normal(size=(5, 4)))[0].T
+    b, sigma = rng.normal(size=5), np.full(5, 0.8)
+    c = -(W @ (b / sigma**2)) - 0.5 * np.sum(W**2 / sigma**2, axis=1)
+    H = ref.all_hidden_states(4)
+    log_weights = H @ c + np.sum(((b + H @ W) ** 2 - b**2) / (2 * sigma**2), axis=1)
+    drawn = rng.choice(len(H), size=2000, p=np.exp(log_weights - logsumexp(log_weights)))
+    V = ref.visible_mean(H[drawn], W, b) + sigma * rng.normal(size=(2000, 5))
+    c_off, sigma = c + np.array([1.0, -1.0, 0.5, -0.5]), sigma * 0.9
+
+    def mean_log_likelihood(x):
+        return ref.log_likelihood(V, W, b, c_off + x[1:], sigma * np.exp(x[0])).mean()
+
+    reference = minimize(
+        lambda x: -mean_log_likelihood(x),
+        np.full(5, 0.05),
+        method="Nelder-Mead",
+        options=dict(xatol=1e-9, fatol=1e-12, maxiter=20000, maxfev=20000),
+    )
+    params = torch_params(W, b, c_off, sigma)
+    delta, dc = calibrated_temperature(params, torch.tensor(V), bound=0.5)
+    ours = np.concatenate([[delta], dc.numpy()])
+    assert abs(reference.x[0]) < 0.5  # inside the bounds, so both find the same maximum
+    assert mean_log_likelihood(ours) >= -reference.fun - 1e-7
+    assert_allclose(ours, reference.x, atol=1e-3)
+    assert np.all(np.abs(ours[1:] + [1.0, -1.0, 0.5, -0.5]) < 0.3), ours  # near the truth
+    assert mean_log_likelihood(ours) > mean_log_likelihood(np.zeros(5)) + 0.05
+    # sigma alone: the one-dimensional search of best_common_log_sigma_shift
+    alone, zeros = calibrated_temperature(params, torch.tensor(V), bound=0.5, hidden_biases=False)
+    assert alone == best_common_log_sigma_shift(params, torch.tensor(V), bound=0.5)
+    assert not zeros.any()
 
 
 def test_sigma_calibration_is_affordable_for_small_models_only():
