@@ -8,11 +8,12 @@ with CD-1 alone (``calibrate_sigma=False``, one Gibbs step) for 25 and for 100 e
 data sets of ``density.py``; then, holding W, b and c, finds the one shift
 ``delta`` of every column's ``log sigma`` (sigma times ``exp(delta)``, a
 temperature) that maximises the exact log-likelihood of the training rows,
-and prints the held-out nats per row before and after. A shift near 0 means
-CD-1 left sigma where maximum likelihood would put it; a positive one, that
-CD-1 made the model too sharp, and how much that costs. The last column is
-the defaults, which make that correction after every epoch
-(``calibrate_sigma=True``; on the digits they also take 4 Gibbs steps).
+and prints the held-out nats per row before and after. W, b and c are held
+in the data's units, so on pixels the shift also moves the hidden units'
+thresholds relative to the column means (the user guide's "What that shift
+corrects"). The last column is the defaults, which fit sigma's temperature
+and the hidden biases by exact maximum likelihood after every epoch
+(``calibrate_sigma=True``; on the digits they also take 16 Gibbs steps).
 Writes ``benchmarks/results/sigma_temperature.txt``.
 """
 

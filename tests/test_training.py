@@ -1,5 +1,6 @@
 """Training: the sampler table, one random stream, optimizers and the training record."""
 
+import copy
 import pickle
 import warnings
 
@@ -84,6 +85,7 @@ def test_weight_decay_is_an_l2_penalty_on_W_only():
     one_step = dict(
         batch_size=50, n_iter=1, optimizer="sgd", momentum=0.0, learning_rate=0.1, standardize=False
     )
+    one_step["calibrate_sigma"] = False  # the calibration would move sigma and c after W
     W_init = small(n_iter=0, standardize=False).fit(X).components_
     free = small(**one_step).fit(X)
     decayed = small(weight_decay=0.5, **one_step).fit(X)
@@ -208,34 +210,41 @@ def test_auto_schedule_steps_for_cd_when_standardising_and_not_otherwise(params,
 
 
 @pytest.mark.parametrize("standardize", [True, False])
-def test_sigma_calibration_ends_each_epoch_at_the_best_common_temperature(standardize):
-    # W, b, c are those of CD-1 alone; sigma differs by one common factor, the
-    # one that maximises the exact likelihood of the epoch's rows (all of them
-    # here: fewer than CALIBRATION_ROWS).
+def test_calibration_ends_each_epoch_at_the_best_temperature_and_hidden_biases(standardize):
+    # W and b are those of CD-1 alone; sigma differs by one common factor and
+    # c by a shift, the pair that maximises the exact likelihood of the
+    # epoch's rows (all of them here: fewer than CALIBRATION_ROWS).
     X = Xdigits[:600] * 3.0 + 1.0
     # sigma=2.0: near the optimum in the data's units, so it is inside the bounds
     sigma = 1.0 if standardize else 2.0
     params = dict(n_components=6, n_iter=1, standardize=standardize, sigma=sigma, random_state=0)
     plain = GaussianBernoulliRBM(calibrate_sigma=False, **params).fit(X)
     calibrated = GaussianBernoulliRBM(**params).fit(X)
-    # (in the data's units c depends on sigma when standardising: c - W (t / a) / sigma^2)
-    same = ("components_", "intercept_visible_") + (() if standardize else ("intercept_hidden_",))
-    for name in same:
+    for name in ("components_", "intercept_visible_"):
         assert_array_equal(getattr(calibrated, name), getattr(plain, name))
     log_ratio = np.log(calibrated.sigma_ / plain.sigma_)
     assert_allclose(log_ratio, log_ratio.mean(), atol=1e-10)
-    delta = log_ratio.mean()
-    assert 1e-3 < abs(delta) < 0.19  # not already at the optimum; inside the bounds
-    assert calibrated.score_samples(X).mean() > plain.score_samples(X).mean()  # exact log Z
-    if standardize:
-        return  # holding c in the data's units is not holding it in training coordinates
-    sigma = plain.sigma_.copy()
+    assert abs(log_ratio.mean()) < 0.2 - 1e-6  # inside the bounds
+    assert np.abs(calibrated.intercept_hidden_ - plain.intercept_hidden_).max() > 1e-3
+    gain = calibrated.score_samples(X).mean() - plain.score_samples(X).mean()  # exact log Z
+    assert gain > 0.05, gain
 
-    def train_score(shift):
-        plain.sigma_ = sigma * np.exp(shift)
-        return plain.score_samples(X).mean()
+    def train_score(dc=0.0, shift=0.0):
+        model = copy.deepcopy(calibrated)
+        model.intercept_hidden_ = calibrated.intercept_hidden_ + dc
+        model.sigma_ = calibrated.sigma_ * np.exp(shift)
+        return model.score_samples(X).mean()
 
-    assert train_score(delta) >= max(train_score(delta - 2e-3), train_score(delta + 2e-3))
+    def slope(j=None):  # central difference along c_j, or along the temperature
+        if j is None:
+            return (train_score(shift=1e-4) - train_score(shift=-1e-4)) / 2e-4
+        step = np.eye(6)[j] * 1e-4
+        return (train_score(dc=step) - train_score(dc=-step)) / 2e-4
+
+    # a stationary point along every hidden bias (in either units) ...
+    assert max(abs(slope(j)) for j in range(6)) < 1e-4
+    if not standardize:  # ... and along the temperature with c held in these units
+        assert abs(slope()) < 1e-4
 
 
 def test_sigma_calibration_leaves_large_and_fixed_sigma_models_alone():
