@@ -189,9 +189,9 @@ def checks(name, rows, n_components, epochs, out):
     (or the exact value), "by AIS only" where only the AIS estimate, which
     can overestimate, is above it. More epochs: by the AIS (or exact) values,
     within 1 nat or 3 standard errors, marked "AIS unsure" where an ESS is
-    below TRUSTED_ESS (the lower bounds are printed beside). Units: by the mean free energy, which
-    the map between units leaves unchanged (no log Z involved), within 1 nat
-    or 0.5%."""
+    below TRUSTED_ESS (the lower bounds are printed beside). Units: by the
+    mean free energy, which the map between units leaves unchanged (no log Z
+    involved), within 1 nat or 0.5%."""
     short, long = epochs
     gauss = rows["diagonal Gaussian"].value
     first = rows[f"GRBM({n_components}) defaults, {short} epochs"]

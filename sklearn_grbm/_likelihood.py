@@ -145,9 +145,9 @@ def log_partition_exact(params, *, max_batch_elements=2**22):
 
 
 #: Training fits sigma's temperature and the hidden biases exactly
-#: (``calibrate_sigma``) when one
-#: pass over the hidden states, 2^M states of M^2 multiply-adds each, takes at
-#: most this many (up to 19 hidden units; a fraction of a second).
+#: (``calibrate_sigma``) when one pass over the hidden states, 2^M states of
+#: M^2 multiply-adds each, takes at most this many (up to 19 hidden units; a
+#: fraction of a second).
 CALIBRATION_MAX_MULTIPLY_ADDS = 2.5e8
 
 
@@ -212,7 +212,8 @@ def calibrated_temperature(params, v, *, bound=0.2, hidden_biases=True, max_batc
         states.append(h)
         state_quadratic.append(h @ u + 0.5 * ((h @ K) * h).sum(dim=1))
     states, state_quadratic = torch.cat(states), torch.cat(state_quadratic)
-    quadratic = 0.5 * ((v - b) ** 2 * inv_var).sum(dim=1).mean()
+    row_quadratic = 0.5 * ((v - b) ** 2 * inv_var).sum(dim=1)
+    quadratic = row_quadratic.mean()
     weighted = (v * inv_var) @ W.T
 
     def negative_log_likelihood(delta, hidden_bias):
@@ -229,8 +230,6 @@ def calibrated_temperature(params, v, *, bound=0.2, hidden_biases=True, max_batc
             options={"xatol": 1e-4},
         )
         return float(result.x), torch.zeros(n_components, dtype=dtype, device=out_device)
-
-    row_quadratic = 0.5 * ((v - b) ** 2 * inv_var).sum(dim=1)
 
     def derivatives(delta, hidden_bias):
         """Gradient and Hessian of the negative mean log-likelihood in

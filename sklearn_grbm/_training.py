@@ -225,7 +225,7 @@ def resolve_learning_rate_schedule(schedule, sampler, standardize):
     weights make the updates noisy enough to swing between modes at the last
     epochs, and for CD when standardising, whose minibatch updates keep W
     moving at Adam's step size (a tenth of it for the last third gains 50 to
-    80 nats on natural patches); ``"constant"`` for exact sampling, whose
+    85 nats on natural patches); ``"constant"`` for exact sampling, whose
     gradient is quiet, for the persistent samplers, and for the seed
     notebook's training (the user guide's "Learning-rate schedule")."""
     if schedule == "auto":
