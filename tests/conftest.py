@@ -17,3 +17,15 @@ def device_transfers(monkeypatch):
     for module in (_rbm, _training):
         monkeypatch.setattr(module, "to_tensor", counting)
     return shapes
+
+
+def pytest_configure(config):
+    # Under pytest-xdist each worker is one of several processes on the
+    # machine: one torch thread each, or their thread pools fight over the
+    # cores (a fit of 64 units on 2 columns is no faster on two threads).
+    import os
+
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        import torch
+
+        torch.set_num_threads(1)
