@@ -1,3 +1,5 @@
+import os
+
 import numpy as np
 import pytest
 
@@ -23,8 +25,6 @@ def pytest_configure(config):
     # Under pytest-xdist each worker is one of several processes on the
     # machine: one torch thread each, or their thread pools fight over the
     # cores (a fit of 64 units on 2 columns is no faster on two threads).
-    import os
-
     if os.environ.get("PYTEST_XDIST_WORKER"):
         import torch
 
