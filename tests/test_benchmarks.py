@@ -243,3 +243,20 @@ def test_the_trace_follows_one_fit_epoch_by_epoch():
     nll = run_trace(0, 1e-2, lines.append, n_epochs=2, every=1, n_rows=300)
     assert len(nll) == 2 and all(np.isfinite(nll))
     assert len(lines) == 2 + 2 and lines[-1].split()[0] == "2"
+
+
+def test_features_benchmark_counts_splits_against_raw_pixels(tmp_path, monkeypatch):
+    from benchmarks import features
+
+    lines = []
+    summary = features.row("x", [0.9, 0.8, 0.95], [0.85, 0.85, 0.95], 1.0, lines.append)
+    assert summary == {"mean": pytest.approx(0.8833333), "at_least_raw": 2, "n": 3}
+    assert "2/3" in lines[0]
+    monkeypatch.setattr(features, "RESULTS", tmp_path)
+    tables = features.main(["--quick"])
+    assert (tmp_path / "features_quick.txt").exists()
+    digits, fashion = tables["digits"], tables["fashion"]
+    assert set(digits) == {"raw pixels / 16", "raw counts 0..16", "defaults"}
+    assert digits["raw pixels / 16"]["at_least_raw"] == 2  # the reference itself
+    # the features carry the labels: far above chance (0.1) on both
+    assert digits["defaults"]["mean"] > 0.9 and fashion["defaults"]["mean"] > 0.7
