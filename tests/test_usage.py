@@ -167,6 +167,22 @@ def _gaussian_score(X_train, X_test):
     return np.mean(-0.5 * np.sum((X_test - mean) ** 2 / var + np.log(2 * np.pi * var), axis=1))
 
 
+@pytest.mark.parametrize("mean, std", [(1000.0, 100.0), (0.0, 0.01)])
+def test_defaults_on_one_gaussian_in_any_units_stay_at_the_gaussian(mean, std):
+    # The example: before standardising, the defaults scored -969,435
+    # nats against the Gaussian's -30 at mean 1000 and std 100, and -1.6
+    # against +15.8 at std 0.01. 256 units on 3,000 rows of one Gaussian can
+    # only overfit it: measured -0.008 to +0.001 nats on three draws
+    # (GaussianMixture(2, diag) -0.003 to -0.004; 1,000 rows: -0.017 to
+    # -0.027 against -0.006 to -0.011).
+    rng = np.random.RandomState(0)
+    X_train = mean + std * rng.normal(size=(3000, 5))
+    X_test = mean + std * rng.normal(size=(5000, 5))
+    score = GaussianBernoulliRBM(random_state=0).fit(X_train).score_samples(X_test).mean()
+    gaussian = _gaussian_score(X_train, X_test)
+    assert score > gaussian - 0.02, (score, gaussian)
+
+
 @pytest.mark.parametrize("data", ["digits", "fashion"])
 def test_more_epochs_do_not_hurt_the_held_out_likelihood(data):
     # 16 hidden units: log Z exact (2^16 states), so the comparison has no AIS noise.
