@@ -260,3 +260,15 @@ def test_features_benchmark_counts_splits_against_raw_pixels(tmp_path, monkeypat
     assert digits["raw pixels / 16"]["at_least_raw"] == 2  # the reference itself
     # the features carry the labels: far above chance (0.1) on both
     assert digits["defaults"]["mean"] > 0.9 and fashion["defaults"]["mean"] > 0.7
+
+
+def test_more_epochs_benchmark_checks_within_its_tolerance(tmp_path, monkeypatch):
+    from benchmarks import more_epochs
+
+    tolerance = more_epochs.TOLERANCE
+    assert more_epochs.check({25: 10.0, 100: 10.0 - tolerance / 2}, 25, 100)[0] == "met"
+    assert more_epochs.check({25: 10.0, 100: 10.0 - 2 * tolerance}, 25, 100)[0] == "NOT met"
+    monkeypatch.setattr(more_epochs, "RESULTS", tmp_path)
+    verdicts = more_epochs.main(["--quick"])
+    assert len(verdicts) == 6 and set(verdicts) <= {"met", "NOT met"}
+    assert (tmp_path / "more_epochs_quick.txt").exists()
