@@ -1,6 +1,6 @@
 """The defaults' hidden units as features for ``LogisticRegression``, beside raw pixels.
 
-    python benchmarks/features.py           # digits, 10 splits; FashionMNIST images, 3 seeds (~4 min)
+    python benchmarks/features.py           # digits, 10 splits; FashionMNIST images, 3 seeds (~3 min)
     python benchmarks/features.py --quick   # 2 splits, 1 seed: a smoke test
 
 The issue's use: ``make_pipeline(GaussianBernoulliRBM(n_components=250),
