@@ -130,7 +130,10 @@ class GaussianBernoulliRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Ba
         Initial hidden biases. ``"anchored"`` (Melchior, Wang and Wiskott):
         each one-unit mixture component starts at 1% of the weight of the
         all-off one, which lets training leave the single Gaussian.
-        ``"auto"``: ``"anchored"`` for small models, else ``"zeros"``.
+        ``"auto"``: ``"anchored"`` for small models, else ``"zeros"``. With
+        ``"zeros"``, CD and ``standardize=True`` the visible biases start at
+        ``-W^T 1 / 2`` in training coordinates, which puts the start's
+        mixture of means ``b + W^T h`` symmetric about the data's mean.
     standardize : bool, default=True
         Train on each column centred and divided by its standard deviation
         (constant columns take the others' root-mean-square), with the
@@ -432,6 +435,9 @@ class GaussianBernoulliRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Ba
             standardize=self.standardize,
             sigma=self.sigma,
             random_state=self.random_state_,
+            sampler=_training.resolve_sampler(
+                self.sampler, self.n_components, X.shape[1], self.standardize
+            ),
         )
 
     def _current_state(self):

@@ -3,10 +3,12 @@
 import numpy as np
 import pytest
 from numpy.testing import assert_allclose, assert_array_equal
-from sklearn.datasets import load_digits
+from scipy.special import logsumexp
+from sklearn.datasets import load_digits, load_wine
 
 from sklearn_grbm import GaussianBernoulliRBM
 
+from . import reference
 from .helpers import Xdigits
 
 
@@ -124,13 +126,15 @@ def test_all_constant_data_trains_without_nan():
         assert np.isfinite(rbm.score_samples(X)).all()
 
 
-def test_standardised_start_is_the_diagonal_gaussian_of_the_data():
+def test_standardised_start_has_the_data_gaussians_spread_and_centred_biases():
     X = Xdigits * 3.0 + 10.0
     rbm = GaussianBernoulliRBM(n_components=300, n_iter=0, random_state=0).fit(X)
     std = X.std(axis=0)
     constant = std == 0
     scale = np.where(constant, np.sqrt(np.mean(std[~constant] ** 2)), std)
-    assert_allclose(rbm.intercept_visible_, X.mean(axis=0) + 0 * scale, atol=1e-6)
+    # b centres the start's mixture of means b + W^T h on the data's mean (c = 0)
+    centred = X.mean(axis=0) - 0.5 * rbm.components_.sum(axis=0)
+    assert_allclose(rbm.intercept_visible_, centred, atol=1e-6)
     assert_allclose(rbm.sigma_, scale, rtol=1e-12)
     # weight_scale="auto": W ~ Normal(0, 1 / (D + M)) in standardised units (Glorot's),
     # so column i of components_ is scaled by its spread.
@@ -145,3 +149,32 @@ def test_weight_init_array_starts_from_the_given_weights():
     assert_allclose(rbm.components_, W, rtol=1e-12)
     with pytest.raises(ValueError, match="weight_init has shape"):
         GaussianBernoulliRBM(n_components=4, n_iter=0, weight_init=W).fit(Xdigits)
+
+
+def test_standardised_start_is_centred_on_the_data_and_close_to_its_gaussian():
+    # The start's exact mean, sum_h p(h) (b + W^T h) over all 2^14 hidden
+    # states (NumPy float64), is the data's mean (with c = 0 and
+    # b = -W^T 1 / 2, p(h) = p(1 - h): the start is symmetric about it), and its
+    # log-likelihood is near the diagonal Gaussian's; with b at the data's
+    # mean (the same W) it is neither.
+    X = load_wine().data
+    rbm = GaussianBernoulliRBM(n_components=14, n_iter=0, random_state=0).fit(X)
+    W, b, c, sigma = (rbm.components_, rbm.intercept_visible_, rbm.intercept_hidden_, rbm.sigma_)
+    mean, std = X.mean(axis=0), X.std(axis=0)
+    gaussian = np.mean(np.sum(-0.5 * ((X - mean) / std) ** 2 - np.log(std * np.sqrt(2 * np.pi)), 1))
+
+    def model_mean(b):
+        H = reference.all_hidden_states(W.shape[0])
+        logits = H @ c + np.sum(((b + H @ W) ** 2 - b**2) / (2 * sigma**2), axis=1)
+        weights = np.exp(logits - logsumexp(logits))
+        return b + weights @ H @ W
+
+    offset = np.abs(model_mean(b) - mean) / std
+    uncentred = np.abs(model_mean(mean) - mean) / std
+    assert offset.max() < 1e-8 and uncentred.max() > 0.3
+    start = np.mean(reference.log_likelihood(X, W, b, c, sigma))
+    assert gaussian - 0.25 < start <= gaussian
+    assert np.mean(reference.log_likelihood(X, W, mean, c, sigma)) < gaussian - 0.5
+    # Annealing draws its negative phase from the model: it starts at the column means.
+    ais = GaussianBernoulliRBM(n_components=14, n_iter=0, sampler="ais", random_state=0).fit(X)
+    assert_allclose(ais.intercept_visible_, mean, rtol=1e-12)
