@@ -144,10 +144,11 @@ def test_features_of_the_fashion_images_feed_a_classifier():
         .score(X_test, y_test)
         for seed in range(3)
     ]
-    # 250 features from 784 pixels keep the labels as well as the pixels on
-    # average over seeds (0.796, 0.815, 0.793 against 0.798; over seeds 0-9
-    # 0.785 to 0.815, mean 0.799: benchmarks/features.py); chance is 0.1.
-    assert np.mean(accuracies) >= raw, (accuracies, raw)
+    # 250 features from 784 pixels keep the labels at the pixels' level on
+    # average over seeds (0.797, 0.814, 0.793 against 0.798 or 0.799 with the
+    # BLAS threads; over seeds 0-9 0.785 to 0.815, mean 0.799:
+    # benchmarks/features.py); chance is 0.1.
+    assert np.mean(accuracies) >= raw - 0.005, (accuracies, raw)
 
 
 @pytest.mark.parametrize("scale, shift", [(1.0, 0.0), (1e3, -7.0)])
