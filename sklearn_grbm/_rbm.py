@@ -133,7 +133,9 @@ class GaussianBernoulliRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Ba
         ``"auto"``: ``"anchored"`` for small models, else ``"zeros"``. With
         ``"zeros"``, CD and ``standardize=True`` the visible biases start at
         ``-W^T 1 / 2`` in training coordinates, which puts the start's
-        mixture of means ``b + W^T h`` symmetric about the data's mean.
+        mixture of means ``b + W^T h`` symmetric about the data's mean, and a
+        learned sigma starts at ``sqrt(sigma^2 - sum_j W_ji^2 / 4)``, less the
+        spread of those means, so that the start has the data's variance.
     standardize : bool, default=True
         Train on each column centred and divided by its standard deviation
         (constant columns take the others' root-mean-square), with the
@@ -148,7 +150,8 @@ class GaussianBernoulliRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Ba
     sigma : float, default=1.0
         Initial (or fixed) standard deviation of the visible units: in units
         of each column's standard deviation when ``standardize``, in the
-        data's units otherwise.
+        data's units otherwise. A learned sigma with the centred start (see
+        ``hidden_bias_init``) starts below it by the spread of the means.
     sigma_learning_rate : float, "auto" or None, default="auto"
         Step size for the log standard deviations; None: ``learning_rate``.
         ``"auto"``: ``10 * learning_rate`` with the ``"ais"`` sampler (sigma
@@ -434,6 +437,7 @@ class GaussianBernoulliRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Ba
             hidden_bias_init=self.hidden_bias_init,
             standardize=self.standardize,
             sigma=self.sigma,
+            learn_sigma=self.learn_sigma,
             random_state=self.random_state_,
             sampler=_training.resolve_sampler(
                 self.sampler, self.n_components, X.shape[1], self.standardize

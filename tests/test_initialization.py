@@ -4,7 +4,9 @@ import numpy as np
 import pytest
 from numpy.testing import assert_allclose, assert_array_equal
 from scipy.special import logsumexp
-from sklearn.datasets import load_digits, load_wine
+from scipy.stats import norm
+from sklearn.datasets import load_diabetes, load_digits, load_iris, load_wine
+from sklearn.model_selection import train_test_split
 
 from sklearn_grbm import GaussianBernoulliRBM
 
@@ -135,7 +137,13 @@ def test_standardised_start_has_the_data_gaussians_spread_and_centred_biases():
     # b centres the start's mixture of means b + W^T h on the data's mean (c = 0)
     centred = X.mean(axis=0) - 0.5 * rbm.components_.sum(axis=0)
     assert_allclose(rbm.intercept_visible_, centred, atol=1e-6)
-    assert_allclose(rbm.sigma_, scale, rtol=1e-12)
+    # sigma^2 + sum_j W_ji^2 / 4 (the spread of those means) is each column's variance
+    spread = 0.25 * np.sum(rbm.components_**2, axis=0)
+    assert_allclose(rbm.sigma_**2 + spread, scale**2, rtol=1e-9)
+    assert np.all(rbm.sigma_ < 0.95 * scale)
+    # Fixed sigma stays where it is asked to be.
+    fixed = GaussianBernoulliRBM(n_components=300, n_iter=0, learn_sigma=False, random_state=0)
+    assert_allclose(fixed.fit(X).sigma_, scale, rtol=1e-12)
     # weight_scale="auto": W ~ Normal(0, 1 / (D + M)) in standardised units (Glorot's),
     # so column i of components_ is scaled by its spread.
     expected = 1 / np.sqrt(X.shape[1] + 300)
@@ -152,29 +160,61 @@ def test_weight_init_array_starts_from_the_given_weights():
 
 
 def test_standardised_start_is_centred_on_the_data_and_close_to_its_gaussian():
-    # The start's exact mean, sum_h p(h) (b + W^T h) over all 2^14 hidden
-    # states (NumPy float64), is the data's mean (with c = 0 and
-    # b = -W^T 1 / 2, p(h) = p(1 - h): the start is symmetric about it), and its
-    # log-likelihood is near the diagonal Gaussian's; with b at the data's
-    # mean (the same W) it is neither.
+    # The start's exact mean and variance over all 2^14 hidden states (NumPy
+    # float64) are the data's: with c = 0 and b = -W^T 1 / 2, p(h) = p(1 - h),
+    # so the start is symmetric about the data's mean, and sigma^2 is the
+    # column's variance less the spread of the means b + W^T h. Its
+    # log-likelihood is then near the diagonal Gaussian's; with b at the data's
+    # mean, or sigma at the column's spread (fixed sigma: the same W), it is not.
     X = load_wine().data
-    rbm = GaussianBernoulliRBM(n_components=14, n_iter=0, random_state=0).fit(X)
-    W, b, c, sigma = (rbm.components_, rbm.intercept_visible_, rbm.intercept_hidden_, rbm.sigma_)
     mean, std = X.mean(axis=0), X.std(axis=0)
     gaussian = np.mean(np.sum(-0.5 * ((X - mean) / std) ** 2 - np.log(std * np.sqrt(2 * np.pi)), 1))
 
-    def model_mean(b):
+    def start(**params):
+        rbm = GaussianBernoulliRBM(n_components=14, n_iter=0, random_state=0, **params).fit(X)
+        return rbm.components_, rbm.intercept_visible_, rbm.intercept_hidden_, rbm.sigma_
+
+    def moments(W, b, c, sigma):
         H = reference.all_hidden_states(W.shape[0])
         logits = H @ c + np.sum(((b + H @ W) ** 2 - b**2) / (2 * sigma**2), axis=1)
         weights = np.exp(logits - logsumexp(logits))
-        return b + weights @ H @ W
+        means = b + H @ W
+        model_mean = weights @ means
+        return model_mean, sigma**2 + weights @ (means - model_mean) ** 2
 
-    offset = np.abs(model_mean(b) - mean) / std
-    uncentred = np.abs(model_mean(mean) - mean) / std
-    assert offset.max() < 1e-8 and uncentred.max() > 0.3
-    start = np.mean(reference.log_likelihood(X, W, b, c, sigma))
-    assert gaussian - 0.25 < start <= gaussian
-    assert np.mean(reference.log_likelihood(X, W, mean, c, sigma)) < gaussian - 0.5
+    W, b, c, sigma = start()
+    unmatched = start(learn_sigma=False)
+    assert_allclose(unmatched[0], W, rtol=1e-12)
+    model_mean, model_variance = moments(W, b, c, sigma)
+    assert np.abs(model_mean - mean).max() / std.max() < 1e-8
+    uncentred = moments(W, mean, c, sigma)[0]
+    assert (np.abs(uncentred - mean) / std).max() > 0.3
+    # The hidden units' coupling adds a little variance; sigma at the spread, 13% on average.
+    matched = model_variance / std**2
+    too_wide = moments(*unmatched)[1] / std**2
+    assert np.abs(matched - 1).max() < 0.07 and np.abs(matched.mean() - 1) < 0.03
+    assert too_wide.mean() > 1.1 and np.all(too_wide > matched)
+
+    def log_likelihood(W, b, c, sigma):
+        return np.mean(reference.log_likelihood(X, W, b, c, sigma))
+
+    assert gaussian - 0.15 < log_likelihood(W, b, c, sigma) <= gaussian
+    assert log_likelihood(*unmatched) < log_likelihood(W, b, c, sigma)
+    assert log_likelihood(W, mean, c, sigma) < gaussian - 0.5
     # Annealing draws its negative phase from the model: it starts at the column means.
     ais = GaussianBernoulliRBM(n_components=14, n_iter=0, sampler="ais", random_state=0).fit(X)
     assert_allclose(ais.intercept_visible_, mean, rtol=1e-12)
+
+
+@pytest.mark.parametrize("loader", [load_wine, load_iris, load_diabetes])
+def test_defaults_on_small_tabular_data_start_and_stay_above_the_gaussian(loader):
+    # ~100-300 rows are one to three minibatches an epoch: 25 epochs barely
+    # move a 64-unit model from its start, so the start must not be below the
+    # Gaussian (sigma at the column's spread was: wine -0.10 nats, iris -0.04).
+    X = loader().data
+    for seed in (0, 1):
+        X_train, X_test = train_test_split(X, test_size=0.3, random_state=seed)
+        mean, std = X_train.mean(axis=0), X_train.std(axis=0)
+        gaussian = np.mean(np.sum(norm.logpdf(X_test, mean, std), axis=1))
+        rbm = GaussianBernoulliRBM(n_components=64, random_state=seed).fit(X_train)
+        assert rbm.score_samples(X_test).mean() > gaussian + 0.05
