@@ -153,9 +153,9 @@ def variance_matched_sigma(W, sigma):
     With ``c = 0`` and the centred ``b`` each hidden unit is on half the time,
     so the means ``b + W^T h`` spread by about ``sum_j W_ji^2 / 4`` in
     column i (0.2 with Glorot's weights on 64 units and 13 columns), which
-    the start adds to ``sigma^2``: too wide by a tenth of a nat per column.
-    Taking it out of ``sigma^2`` (down to a quarter of it at most) starts the
-    model at the data's variance when ``sigma`` is 1.
+    the start adds to ``sigma^2``. Taking it out of ``sigma^2`` (leaving at
+    least a quarter of it, so sigma starts at ``sigma / 2`` or above) starts
+    the model at the data's variance when ``sigma`` is 1.
     """
     spread = 0.25 * np.sum(W**2, axis=0)
     return np.sqrt(np.maximum(sigma**2 - spread, 0.25 * sigma**2))
