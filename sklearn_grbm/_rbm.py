@@ -65,9 +65,16 @@ class GaussianBernoulliRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Ba
         Number of binary hidden units.
     learning_rate : float, default=1e-3
         Step size of the optimizer.
-    batch_size : int, default=128
+    batch_size : int or "auto", default="auto"
         Rows per minibatch; each epoch shuffles the rows and splits them into
         ``ceil(n_samples / batch_size)`` minibatches of nearly equal size.
+        ``"auto"``, when standardising: ``ceil(n_samples / 50)``, at least 16
+        and at most 128, so that an epoch is 50 updates on data of 800 to
+        6,400 rows (Adam moves the parameters by about ``learning_rate`` an
+        update: at 128 rows, 25 epochs of 1,257 digits are 250 updates and
+        leave the model near its start); otherwise the seed notebook's 128.
+        ``n_samples`` is the rows of each :meth:`fit` or :meth:`partial_fit`
+        call, less any ``validation_fraction``.
     n_iter : int, default=25
         Passes over the training data (epochs) in :meth:`fit`.
     n_gibbs_steps : int or "auto", default="auto"
@@ -274,7 +281,7 @@ class GaussianBernoulliRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Ba
     _parameter_constraints: dict = {
         "n_components": [Interval(Integral, 1, None, closed="left")],
         "learning_rate": [Interval(Real, 0, None, closed="neither")],
-        "batch_size": [Interval(Integral, 1, None, closed="left")],
+        "batch_size": [Interval(Integral, 1, None, closed="left"), StrOptions({"auto"})],
         "n_iter": [Interval(Integral, 0, None, closed="left")],
         "n_gibbs_steps": [Interval(Integral, 1, None, closed="left"), StrOptions({"auto"})],
         "sampler": [StrOptions(set(_training.SAMPLERS) | {"auto"})],
@@ -311,7 +318,7 @@ class GaussianBernoulliRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Ba
         n_components=256,
         *,
         learning_rate=1e-3,
-        batch_size=128,
+        batch_size="auto",
         n_iter=25,
         n_gibbs_steps="auto",
         sampler="auto",
@@ -478,7 +485,7 @@ class GaussianBernoulliRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Ba
         held_out = None
         if X_held_out is not None:
             held_out = _training.training_rows(X_held_out, device, dtype, state["scaling"])
-        config = _training.TrainingConfig.from_params(self.get_params(), X.shape[1])
+        config = _training.TrainingConfig.from_params(self.get_params(), *X.shape)
         params, opt_state, chains = self._state_to_device(state, device, dtype, config.sampler)
         log_sigma_floor = to_tensor(np.log(state["sigma_floor"] / scale), device, dtype)
         squared_scale = to_tensor(

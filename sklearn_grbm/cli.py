@@ -14,6 +14,7 @@ from pathlib import Path
 
 from ._device import resolve_device
 from ._rbm import GaussianBernoulliRBM
+from ._training import resolve_batch_size
 from .datasets import load_dataset
 from .experiment import best_size, evaluate, format_table, hidden_size_sweep
 
@@ -152,9 +153,10 @@ def main(argv=None):
         if args.notebook_model
         else "the defaults (standardised, sigma learned, exact sampling up to 10 units)"
     )
+    batch = resolve_batch_size(estimator.batch_size, X_train.shape[0], estimator.standardize)
     print(
         f"{args.dataset}: {X_train.shape[0]} train and {X_test.shape[0]} test rows of "
-        f"{X_train.shape[1]} features; {model_name}; {epochs} epochs, Adam 1e-3, batch 128"
+        f"{X_train.shape[1]} features; {model_name}; {epochs} epochs, Adam 1e-3, batch {batch}"
     )
     start = time.perf_counter()
     try:

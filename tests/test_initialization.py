@@ -208,13 +208,15 @@ def test_standardised_start_is_centred_on_the_data_and_close_to_its_gaussian():
 
 @pytest.mark.parametrize("loader", [load_wine, load_iris, load_diabetes])
 def test_defaults_on_small_tabular_data_start_and_stay_above_the_gaussian(loader):
-    # ~100-300 rows are one to three minibatches an epoch: 25 epochs barely
-    # move a 64-unit model from its start, so the start must not be below the
-    # Gaussian (sigma at the column's spread was: wine -0.10 nats, iris -0.04).
+    # ~100-300 rows: the start must not be below the Gaussian (sigma at the
+    # column's spread was: wine -0.10 nats, iris -0.04), and training must
+    # move it: at 128 rows a minibatch these data are one to three updates an
+    # epoch and end near the start (iris +0.12, +0.10); batch_size="auto"
+    # gives them 8 to 25 (iris +0.40, +0.42; wine +1.3, diabetes +1.1).
     X = loader().data
     for seed in (0, 1):
         X_train, X_test = train_test_split(X, test_size=0.3, random_state=seed)
         mean, std = X_train.mean(axis=0), X_train.std(axis=0)
         gaussian = np.mean(np.sum(norm.logpdf(X_test, mean, std), axis=1))
         rbm = GaussianBernoulliRBM(n_components=64, random_state=seed).fit(X_train)
-        assert rbm.score_samples(X_test).mean() > gaussian + 0.05
+        assert rbm.score_samples(X_test).mean() > gaussian + 0.25

@@ -181,7 +181,8 @@ def digits():
 @pytest.mark.parametrize("n_components", [12, 16, 20])
 def test_ais_agrees_with_exact_on_trained_models(digits, n_components):
     # Default settings, trained models: every run within 0.15 nats, the mean
-    # error (the bias) under 0.05, and the reported standard error honest.
+    # error (the bias) within three standard errors of the mean of the four
+    # runs (about 0.07 nats), and each run's reported standard error honest.
     rbm = GaussianBernoulliRBM(
         n_components=n_components, n_iter=20, learning_rate=1e-2, random_state=0
     ).fit(digits)
@@ -190,7 +191,7 @@ def test_ais_agrees_with_exact_on_trained_models(digits, n_components):
     errors = np.array([e.value - exact for e in estimates])
     stderr = np.array([e.stderr for e in estimates])
     assert np.all(np.abs(errors) < 0.15), errors
-    assert abs(errors.mean()) < 0.05, errors
+    assert abs(errors.mean()) < 3 * np.sqrt(np.sum(stderr**2)) / len(stderr), (errors, stderr)
     assert np.all(np.abs(errors) < 4 * stderr + 0.02), (errors, stderr)
 
 

@@ -250,7 +250,7 @@ def test_defaults_are_the_notebooks():
     assert params == dict(
         n_components=256,
         learning_rate=1e-3,
-        batch_size=128,
+        batch_size="auto",
         n_iter=25,
         n_gibbs_steps="auto",
         sampler="auto",

@@ -537,3 +537,41 @@ def test_the_defaults_train_with_what_auto_resolves_to(n_components, explicit):
     assert_array_equal(default.sigma_, spelled_out.sigma_)
     one_step = GaussianBernoulliRBM(**params, sampler="cd", n_gibbs_steps=1).fit(Xdigits[:300])
     assert not np.array_equal(default.components_, one_step.components_)
+
+
+@pytest.mark.parametrize(
+    "n_samples, standardize, expected",
+    [
+        (10, True, 16),  # at least 16 rows
+        (800, True, 16),  # 50 minibatches of 16
+        (1257, True, 26),  # the digits of a 70 % split: ceil(1257 / 50)
+        (3443, True, 69),  # the embedded FashionMNIST images
+        (6400, True, 128),
+        (60000, True, 128),  # at most 128: large data keep the notebook's minibatch
+        (1257, False, 128),  # without standardising: the notebook's 128
+    ],
+)
+def test_auto_batch_size_is_50_minibatches_an_epoch_within_16_to_128_rows(
+    n_samples, standardize, expected
+):
+    from sklearn_grbm._training import resolve_batch_size
+
+    assert resolve_batch_size("auto", n_samples, standardize) == expected
+    assert resolve_batch_size(7, n_samples, standardize) == 7
+
+
+@pytest.mark.parametrize("validation_fraction", [0.0, 0.2])
+def test_the_defaults_train_with_the_batch_size_auto_resolves_to(validation_fraction):
+    # 1,000 rows (800 after holding out a fifth): 20 and 16 rows a minibatch
+    params = dict(n_components=8, n_iter=2, random_state=0, validation_fraction=validation_fraction)
+    X = Xdigits[:1000]
+    expected = 20 if validation_fraction == 0.0 else 16
+    default = GaussianBernoulliRBM(**params).fit(X)
+    assert_same_model(default, GaussianBernoulliRBM(**params, batch_size=expected).fit(X))
+    other = GaussianBernoulliRBM(**params, batch_size=expected + 5).fit(X)
+    assert not np.array_equal(default.components_, other.components_)
+    notebook = dict(standardize=False, learn_sigma=False)
+    assert_same_model(
+        GaussianBernoulliRBM(**params, **notebook).fit(X),
+        GaussianBernoulliRBM(**params, **notebook, batch_size=128).fit(X),
+    )
