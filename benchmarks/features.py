@@ -1,6 +1,6 @@
 """The defaults' hidden units as features for ``LogisticRegression``, beside raw pixels.
 
-    python benchmarks/features.py           # digits, 10 splits; FashionMNIST images, 3 seeds (~3 min)
+    python benchmarks/features.py           # digits, 10 splits; FashionMNIST images, 3 seeds (~8 min)
     python benchmarks/features.py --quick   # 2 splits, 1 seed: a smoke test
 
 The issue's use: ``make_pipeline(GaussianBernoulliRBM(n_components=250),
@@ -17,8 +17,8 @@ pixels themselves, test accuracy.
 
 Beside the defaults (25 epochs), the levers measured: 100 epochs, sigma's
 step at 5 ``learning_rate``, and ``learning_rate=1e-2``. On digits each adds
-training (25 epochs of 1,257 rows are 250 updates); on the FashionMNIST
-images the same levers cost accuracy. Writes ``benchmarks/results/features.txt``.
+accuracy; on the FashionMNIST images the same levers do not. Writes
+``benchmarks/results/features.txt``.
 """
 
 import argparse
