@@ -212,7 +212,7 @@ def test_defaults_on_small_tabular_data_start_and_stay_above_the_gaussian(loader
     # column's spread was: wine -0.10 nats, iris -0.04), and training must
     # move it: at 128 rows a minibatch these data are one to three updates an
     # epoch and end near the start (iris +0.12, +0.10); batch_size="auto"
-    # gives them 8 to 25 (iris +0.40, +0.42; wine +1.3, diabetes +1.1).
+    # gives them 7 to 20 (iris +0.40, +0.42; wine +1.3, diabetes +1.1).
     X = loader().data
     for seed in (0, 1):
         X_train, X_test = train_test_split(X, test_size=0.3, random_state=seed)
