@@ -13,7 +13,8 @@ def test_every_benchmark_section_runs(capsys):
     cpu = torch.device("cpu")
     X, X_test = load_patches(600, random_state=0), load_patches(200, subset="test", random_state=1)
     lines = []
-    times = run.head_to_head(X, X_test, cpu, 1, lines.append)
+    times = run.head_to_head(X, X_test, cpu, 1, lines.append, repeats=2)
+    assert any("interleaved rounds" in line for line in lines)
     assert set(times) == {"ours", "defaults", "notebook", "sklearn", "mse_ratio"}
     assert times["ours"] > 0 and times["defaults"] > 0
     assert run.floor(600, 784, 250, cpu, times["ours"], lines.append) > 0
