@@ -1,6 +1,6 @@
 """The performance benchmark: one command, one process, side by side.
 
-    python benchmarks/run.py                  # everything, about 4 minutes on 2 CPU cores
+    python benchmarks/run.py                  # everything, about 3 minutes on 2 CPU cores
     python benchmarks/run.py --quick          # smaller data, for a smoke test
     python benchmarks/run.py --device cuda    # on a GPU (adds the notebook's full protocol)
 
@@ -145,6 +145,8 @@ def head_to_head(X, X_test, device, epochs, out, repeats=3):
     from sklearn.base import clone
     from sklearn.neural_network import BernoulliRBM
 
+    if repeats < 1:
+        raise ValueError(f"repeats must be at least 1, got {repeats}")
     out(
         "1. One epoch of the notebook's setting: 250 hidden units, batch 128, CD-1, Adam 1e-3, sigma = 1"
     )

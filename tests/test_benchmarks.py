@@ -26,6 +26,12 @@ def test_every_benchmark_section_runs(capsys):
     assert any("floor" in line for line in lines)
 
 
+def test_head_to_head_needs_a_round():
+    X = load_patches(50, random_state=0)
+    with pytest.raises(ValueError, match="repeats must be at least 1"):
+        run.head_to_head(X, X, torch.device("cpu"), 1, print, repeats=0)
+
+
 def test_multiply_add_count_and_matmul_rate():
     assert run.cd1_multiply_adds(10, 20, 30) == 5 * 10 * 20 * 30
     assert run.matmul_rate(8, 16, 4, torch.device("cpu"), repeats=2) > 0
