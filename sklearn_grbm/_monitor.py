@@ -10,6 +10,7 @@ import numpy as np
 import torch
 
 from ._functional import free_energy
+from ._optim import DECAY_AFTER, STEP_DROP_AT
 from .exceptions import FitQualityWarning
 
 HISTORY_KEYS = (
@@ -102,15 +103,20 @@ def warn_if_degenerate(log_sigma, log_floor, floor, stacklevel=4):
         )
 
 
-def warn_past_schedule(n_iter, stacklevel=4):
+def warn_past_schedule(schedule, n_iter, stacklevel=4):
     """A :class:`FitQualityWarning` when ``partial_fit`` first trains past the
-    ``n_iter`` epochs of a step schedule, which has kept a tenth of the step
-    since two thirds of them: a stream of chunks longer than ``n_iter`` calls
-    trained most of its calls at that tenth."""
+    ``n_iter`` epochs of a step or decay schedule, which has kept a tenth of
+    the step (or less) since two thirds of them: a stream of chunks longer
+    than ``n_iter`` calls trained most of its calls at that low step."""
+    drop = math.ceil(STEP_DROP_AT * (n_iter if schedule == "step" else min(n_iter, DECAY_AFTER)))
+    if schedule == "step":
+        low = "stays there"
+    else:
+        low = f"falls as {DECAY_AFTER}/call from call {DECAY_AFTER + 1}"
     warnings.warn(
-        f"partial_fit was called more than n_iter={n_iter} times with the step "
+        f"partial_fit was called more than n_iter={n_iter} times with the {schedule} "
         f"learning-rate schedule, whose step has been a tenth of learning_rate since "
-        f"call {math.ceil(2 * n_iter / 3) + 1} and stays there. Over chunks, set n_iter to "
+        f"call {drop + 1} and {low}. Over chunks, set n_iter to "
         f"the number of partial_fit calls (chunks times passes), or use "
         f"learning_rate_schedule='constant' for an open-ended stream.",
         FitQualityWarning,

@@ -17,6 +17,9 @@ from ._device import to_tensor
 #: after STEP_DROP_AT of the ``n_iter`` epochs.
 STEP_DROP_AT = 2 / 3
 STEP_DROP_FACTOR = 0.1
+#: ``"decay"``: ``"step"`` as for a fit of at most DECAY_AFTER epochs, then
+#: the low step falls as ``DECAY_AFTER / (epoch + 1)``.
+DECAY_AFTER = 25
 ADAM_BETAS = (0.9, 0.999)
 ADAM_EPS = 1e-8
 # Where torch's fused Adam kernel is used; elsewhere (MPS, say) the same rule
@@ -26,16 +29,27 @@ FUSED_ADAM_DEVICES = ("cpu", "cuda")
 
 def learning_rate_factor(schedule, epoch, n_epochs):
     """What the step sizes are multiplied by in epoch ``epoch`` (from 0) of a
-    fit of ``n_epochs``: 1 throughout with ``"constant"``; with ``"step"``, 1
-    for the first ``ceil(STEP_DROP_AT * n_epochs)`` epochs and
-    STEP_DROP_FACTOR from then on (also past ``n_epochs``, in later
-    ``partial_fit`` calls). The epoch alone decides, so that ``fit`` and as
-    many ``partial_fit`` calls take the same steps."""
+    fit of ``n_epochs``.
+
+    ``"constant"``: 1 throughout. ``"step"``: 1 for the first
+    ``ceil(STEP_DROP_AT * n_epochs)`` epochs and STEP_DROP_FACTOR from then on
+    (also past ``n_epochs``, in later ``partial_fit`` calls). ``"decay"``: the
+    step schedule of a fit of ``min(n_epochs, DECAY_AFTER)`` epochs, and from
+    epoch DECAY_AFTER on STEP_DROP_FACTOR times ``DECAY_AFTER / (epoch + 1)``,
+    so that a longer fit is the DECAY_AFTER-epoch fit continued at ever smaller
+    steps whose sum grows only as the logarithm of the epochs. The epoch alone
+    decides, so that ``fit`` and as many ``partial_fit`` calls take the same
+    steps.
+    """
     if schedule == "constant":
         return 1.0
-    if schedule != "step":
-        raise ValueError(f"unknown learning_rate_schedule {schedule!r}")
-    return 1.0 if epoch < math.ceil(STEP_DROP_AT * n_epochs) else STEP_DROP_FACTOR
+    if schedule == "step":
+        return 1.0 if epoch < math.ceil(STEP_DROP_AT * n_epochs) else STEP_DROP_FACTOR
+    if schedule == "decay":
+        if epoch < math.ceil(STEP_DROP_AT * min(n_epochs, DECAY_AFTER)):
+            return 1.0
+        return STEP_DROP_FACTOR * min(1.0, DECAY_AFTER / (epoch + 1))
+    raise ValueError(f"unknown learning_rate_schedule {schedule!r}")
 
 
 def init_state(kind, params):

@@ -176,20 +176,25 @@ class GaussianBernoulliRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Ba
         likelihood's optimum and sigma a little too small on some data, which
         costs hundreds of nats (600 per natural patch with 16 units; see the
         user guide).
-    learning_rate_schedule : {"auto", "step", "constant"}, default="auto"
+    learning_rate_schedule : {"auto", "step", "decay", "constant"}, default="auto"
         How the step sizes (``learning_rate`` and ``sigma_learning_rate``)
-        change over the ``n_iter`` epochs. ``"step"``: a tenth of them from
-        epoch ``ceil(2 n_iter / 3) + 1`` on, so that the last epochs settle
-        instead of swinging between modes. ``"constant"``: the same step
-        throughout. ``"auto"``: ``"step"`` with the ``"ais"`` sampler, whose
-        importance-weighted updates are noisy, and with ``"cd"`` when
-        standardising, whose updates keep W moving; ``"constant"`` with the
-        others and for the seed notebook's training (the user guide's
-        "Learning-rate schedule"). :meth:`partial_fit`
-        counts its calls as epochs against ``n_iter`` and keeps the low step
-        past it, so that ``fit`` is still ``n_iter`` calls of it; over chunks,
-        set ``n_iter`` to the number of calls, or choose ``"constant"`` (the
-        first call past ``n_iter`` warns, a :class:`FitQualityWarning`).
+        change over the epochs. ``"step"``: a tenth of them from epoch
+        ``ceil(2 n_iter / 3) + 1`` on, so that the last epochs settle instead
+        of swinging between modes. ``"decay"``: the same as ``"step"`` up to
+        25 epochs (the default ``n_iter``); a longer fit is the 25-epoch fit
+        continued, the tenth falling as ``25 / epoch`` from epoch 26 on, so
+        that more epochs add ever smaller steps instead of a longer stretch
+        at the full step, in which CD's bias drifts the model away from the
+        data. ``"constant"``: the same step throughout. ``"auto"``:
+        ``"decay"`` with ``"cd"`` when standardising, ``"step"`` with the
+        ``"ais"`` sampler, whose importance-weighted updates are noisy, and
+        ``"constant"`` with the others and for the seed notebook's training
+        (the user guide's "Learning-rate schedule"). :meth:`partial_fit`
+        counts its calls as epochs against ``n_iter`` and keeps the
+        schedule's low step past it, so that ``fit`` is still ``n_iter``
+        calls of it; over chunks, set ``n_iter`` to the number of calls, or
+        choose ``"constant"`` (the first call past ``n_iter`` warns, a
+        :class:`FitQualityWarning`).
     optimizer : {"adam", "sgd"}, default="adam"
         Adam (betas 0.9, 0.999, eps 1e-8) or SGD with ``momentum``.
     momentum : float, default=0.9
@@ -301,7 +306,7 @@ class GaussianBernoulliRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Ba
         ],
         "max_update_norm": [Interval(Real, 0, None, closed="neither"), None],
         "calibrate_sigma": ["boolean"],
-        "learning_rate_schedule": [StrOptions({"auto", "constant", "step"})],
+        "learning_rate_schedule": [StrOptions({"auto", "constant", "step", "decay"})],
         "sigma": [Interval(Real, 0, None, closed="neither")],
         "optimizer": [StrOptions({"adam", "sgd"})],
         "momentum": [Interval(Real, 0, 1, closed="left")],
@@ -532,8 +537,8 @@ class GaussianBernoulliRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Ba
                 new_state["params"]["log_sigma"], np.log(floor / scale), floor
             )
         past_horizon = n_epochs > 0 and n_iter_start == config.n_iter
-        if config.learning_rate_schedule == "step" and past_horizon:
-            _monitor.warn_past_schedule(config.n_iter)
+        if config.learning_rate_schedule in ("step", "decay") and past_horizon:
+            _monitor.warn_past_schedule(config.learning_rate_schedule, config.n_iter)
 
     def _commit(self, state, history, n_iter, device):
         """Set the fitted attributes (data units) from a training state."""

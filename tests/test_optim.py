@@ -140,3 +140,16 @@ def test_step_schedule_drops_every_step_tenfold_after_two_thirds_of_the_epochs()
     assert factors("constant", 3, 10) == [1.0] * 10
     with pytest.raises(ValueError, match="unknown learning_rate_schedule 'cosine'"):
         _optim.learning_rate_factor("cosine", 0, 3)
+
+
+def test_decay_schedule_is_the_step_schedule_to_25_epochs_then_falls_as_one_over_the_epoch():
+    def factors(schedule, n_epochs, n_seen):
+        return [_optim.learning_rate_factor(schedule, e, n_epochs) for e in range(n_seen)]
+
+    for n_epochs in (1, 3, 10, 25):
+        assert factors("decay", n_epochs, n_epochs) == factors("step", n_epochs, n_epochs)
+    expected = [1.0] * 17 + [0.1] * 8 + [0.1 * 25 / epoch for epoch in range(26, 41)]
+    assert factors("decay", 100, 40) == pytest.approx(expected, rel=1e-12)
+    # A longer fit is the 25-epoch fit continued, in fit or in partial_fit calls.
+    assert factors("decay", 100, 120) == factors("decay", 25, 120)
+    assert factors("decay", 40, 200)[-1] == pytest.approx(0.1 * 25 / 200, rel=1e-12)

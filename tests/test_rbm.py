@@ -33,11 +33,15 @@ def test_fit_improves_likelihood_and_keeps_X():
 def test_partial_fit_matches_fit_statistically():
     X = Xdigits.copy()
     # 14 minibatches per epoch either way: fit splits X itself, partial_fit
-    # gets 7 chunks of about 257 rows, each split into 2 minibatches. The step
-    # schedule (CD, standardising) counts calls: n_iter is all 140 of them,
-    # so both drop the step after two thirds of the passes.
-    fitted = small(n_components=12, batch_size=128, n_iter=20, learning_rate=1e-2).fit(X)
-    partial = small(n_components=12, batch_size=128, n_iter=140, learning_rate=1e-2)
+    # gets 7 chunks of about 257 rows, each split into 2 minibatches. The
+    # schedules count calls as epochs; over chunks "step" (n_iter all 140
+    # calls) drops the step after two thirds of the passes, as fit does.
+    # ("decay", the default for CD, would fall from call 18 of 140.)
+    params = dict(
+        n_components=12, batch_size=128, learning_rate=1e-2, learning_rate_schedule="step"
+    )
+    fitted = small(n_iter=20, **params).fit(X)
+    partial = small(n_iter=140, **params)
     with warnings.catch_warnings():
         warnings.simplefilter("error", FitQualityWarning)  # never past the horizon
         for _ in range(20):

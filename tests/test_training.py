@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from numpy.testing import assert_allclose, assert_array_equal
 
-from sklearn_grbm import GaussianBernoulliRBM
+from sklearn_grbm import FitQualityWarning, GaussianBernoulliRBM
 
 from . import reference as ref
 from .helpers import Xdigits, assert_same_model, small
@@ -190,23 +190,38 @@ def test_step_schedule_is_the_spelled_out_drop_of_every_step(data, params):
 @pytest.mark.parametrize(
     "params, expected",
     [
-        (dict(n_components=16), "step"),  # CD, standardising
+        (dict(n_components=16), "decay"),  # CD, standardising
         (dict(n_components=16, sampler="pcd"), "constant"),  # persistent chains
         (dict(n_components=6), "constant"),  # exact sampling
         (dict(n_components=8, standardize=False), "constant"),  # the notebook's training
     ],
     ids=["cd", "pcd", "exact", "notebook"],
 )
-def test_auto_schedule_steps_for_cd_when_standardising_and_not_otherwise(params, expected):
-    params = dict(params, n_iter=6, batch_size=50, random_state=0)
+def test_auto_schedule_decays_for_cd_when_standardising_and_not_otherwise(params, expected):
+    # 27 epochs of 2 updates, past the 25 where "decay" parts from "step".
+    params = dict(params, n_iter=27, batch_size=150, random_state=0)
     auto = GaussianBernoulliRBM(**params).fit(Xdigits[:300])
     same = GaussianBernoulliRBM(learning_rate_schedule=expected, **params).fit(Xdigits[:300])
     assert_same_model(auto, same)
-    other = "constant" if expected == "step" else "step"
-    different = GaussianBernoulliRBM(learning_rate_schedule=other, **params).fit(Xdigits[:300])
-    assert not np.array_equal(auto.components_, different.components_)
+    for other in {"constant", "step", "decay"} - {expected}:
+        different = GaussianBernoulliRBM(learning_rate_schedule=other, **params).fit(Xdigits[:300])
+        assert not np.array_equal(auto.components_, different.components_), other
     factors = np.array(auto.history_["learning_rate"]) / auto.learning_rate
-    assert_allclose(factors, [1, 1, 1, 1, 0.1, 0.1] if expected == "step" else np.ones(6))
+    if expected == "decay":  # "step" would keep the step for 18 epochs
+        assert_allclose(factors, [1] * 17 + [0.1] * 8 + [2.5 / 26, 2.5 / 27])
+    else:
+        assert_allclose(factors, np.ones(27))
+
+
+def test_a_longer_decay_fit_is_the_25_epoch_fit_continued():
+    params = dict(n_components=16, learning_rate_schedule="decay", batch_size=100, random_state=0)
+    longer = GaussianBernoulliRBM(n_iter=28, **params).fit(Xdigits[:300])
+    continued = GaussianBernoulliRBM(n_iter=25, **params).fit(Xdigits[:300])
+    with pytest.warns(FitQualityWarning, match=r"decay learning-rate schedule.*since call 18"):
+        for _ in range(3):
+            continued.partial_fit(Xdigits[:300])
+    assert_same_model(longer, continued)
+    assert_allclose(longer.history_["learning_rate"][-3:], [2.5e-3 / e for e in (26, 27, 28)])
 
 
 @pytest.mark.parametrize("standardize", [True, False])
