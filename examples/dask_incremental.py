@@ -37,11 +37,14 @@ def main():
         X = da.from_array(load_patches(20000, random_state=0), chunks=(2500, 784))
 
         # Each block is one partial_fit call, an epoch of the learning-rate
-        # schedule: n_iter counts them all (3 passes), so the step falls to a
-        # tenth for the last third of the calls, as in fit.
+        # schedule: n_iter counts them all (3 passes), and "step" drops the
+        # step to a tenth for the last third of the calls, as fit does over
+        # passes ("decay", the default for CD, would fall from call 26 on).
         n_calls = 3 * X.numblocks[0]
         model = Incremental(
-            GaussianBernoulliRBM(n_components=64, n_iter=n_calls, random_state=0),
+            GaussianBernoulliRBM(
+                n_components=64, n_iter=n_calls, learning_rate_schedule="step", random_state=0
+            ),
             shuffle_blocks=False,
         )
         model.fit(X)  # one pass over the blocks, starting from a fresh clone
