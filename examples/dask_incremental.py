@@ -39,7 +39,8 @@ def main():
         # Each block is one partial_fit call, an epoch of the learning-rate
         # schedule: n_iter counts them all (3 passes), and "step" drops the
         # step to a tenth for the last third of the calls, as fit does over
-        # passes ("decay", the default for CD, would fall from call 26 on).
+        # passes ("decay", the default for CD, counts blocks as epochs: past 25
+        # calls it would drop at call 18 and fall from call 26 on).
         n_calls = 3 * X.numblocks[0]
         model = Incremental(
             GaussianBernoulliRBM(

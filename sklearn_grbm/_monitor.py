@@ -10,7 +10,7 @@ import numpy as np
 import torch
 
 from ._functional import free_energy
-from ._optim import DECAY_AFTER, STEP_DROP_AT
+from ._optim import DECAY_AFTER, drop_epoch
 from .exceptions import FitQualityWarning
 
 HISTORY_KEYS = (
@@ -108,17 +108,20 @@ def warn_past_schedule(schedule, n_iter, stacklevel=4):
     ``n_iter`` epochs of a step or decay schedule, which has kept a tenth of
     the step (or less) since two thirds of them: a stream of chunks longer
     than ``n_iter`` calls trained most of its calls at that low step."""
-    drop = math.ceil(STEP_DROP_AT * (n_iter if schedule == "step" else min(n_iter, DECAY_AFTER)))
     if schedule == "step":
-        low = "stays there"
+        low, advice = "stays there", "set n_iter to the number of partial_fit calls"
     else:
         low = f"falls as {DECAY_AFTER}/call from call {DECAY_AFTER + 1}"
+        advice = (
+            "use learning_rate_schedule='step' with n_iter the number of partial_fit "
+            "calls ('decay' counts each call as an epoch)"
+        )
     warnings.warn(
         f"partial_fit was called more than n_iter={n_iter} times with the {schedule} "
         f"learning-rate schedule, whose step has been a tenth of learning_rate since "
-        f"call {drop + 1} and {low}. Over chunks, set n_iter to "
-        f"the number of partial_fit calls (chunks times passes), or use "
-        f"learning_rate_schedule='constant' for an open-ended stream.",
+        f"call {drop_epoch(schedule, n_iter) + 1} and {low}. Over chunks, {advice} "
+        f"(chunks times passes), or use learning_rate_schedule='constant' for an "
+        f"open-ended stream.",
         FitQualityWarning,
         stacklevel=stacklevel,
     )

@@ -43,12 +43,20 @@ def learning_rate_factor(schedule, epoch, n_epochs):
     """
     if schedule == "constant":
         return 1.0
+    if epoch < drop_epoch(schedule, n_epochs):
+        return 1.0
     if schedule == "step":
-        return 1.0 if epoch < math.ceil(STEP_DROP_AT * n_epochs) else STEP_DROP_FACTOR
+        return STEP_DROP_FACTOR
+    return STEP_DROP_FACTOR * min(1.0, DECAY_AFTER / (epoch + 1))
+
+
+def drop_epoch(schedule, n_epochs):
+    """The first epoch (from 0) at a tenth of the step, for ``"step"`` and
+    ``"decay"``."""
+    if schedule == "step":
+        return math.ceil(STEP_DROP_AT * n_epochs)
     if schedule == "decay":
-        if epoch < math.ceil(STEP_DROP_AT * min(n_epochs, DECAY_AFTER)):
-            return 1.0
-        return STEP_DROP_FACTOR * min(1.0, DECAY_AFTER / (epoch + 1))
+        return math.ceil(STEP_DROP_AT * min(n_epochs, DECAY_AFTER))
     raise ValueError(f"unknown learning_rate_schedule {schedule!r}")
 
 

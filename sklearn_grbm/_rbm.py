@@ -192,8 +192,9 @@ class GaussianBernoulliRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Ba
         (the user guide's "Learning-rate schedule"). :meth:`partial_fit`
         counts its calls as epochs against ``n_iter`` and keeps the
         schedule's low step past it, so that ``fit`` is still ``n_iter``
-        calls of it; over chunks, set ``n_iter`` to the number of calls, or
-        choose ``"constant"`` (the first call past ``n_iter`` warns, a
+        calls of it; over chunks, choose ``"step"`` and set ``n_iter`` to the
+        number of calls (``"decay"`` counts each call as an epoch), or
+        ``"constant"`` (the first call past ``n_iter`` warns, a
         :class:`FitQualityWarning`).
     optimizer : {"adam", "sgd"}, default="adam"
         Adam (betas 0.9, 0.999, eps 1e-8) or SGD with ``momentum``.

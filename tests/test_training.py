@@ -217,7 +217,8 @@ def test_a_longer_decay_fit_is_the_25_epoch_fit_continued():
     params = dict(n_components=16, learning_rate_schedule="decay", batch_size=100, random_state=0)
     longer = GaussianBernoulliRBM(n_iter=28, **params).fit(Xdigits[:300])
     continued = GaussianBernoulliRBM(n_iter=25, **params).fit(Xdigits[:300])
-    with pytest.warns(FitQualityWarning, match=r"decay learning-rate schedule.*since call 18"):
+    advice = r"decay learning-rate schedule.*since call 18.*learning_rate_schedule='step'"
+    with pytest.warns(FitQualityWarning, match=advice):
         for _ in range(3):
             continued.partial_fit(Xdigits[:300])
     assert_same_model(longer, continued)
