@@ -9,8 +9,15 @@ import warnings
 import numpy as np
 import torch
 
-from ._functional import free_energy
+from ._functional import RBMParams, free_energy
+from ._likelihood import (
+    AIS_MAX_BETAS,
+    likelihood_device,
+    log_partition_ais,
+    log_partition_exact,
+)
 from ._optim import DECAY_AFTER, drop_epoch
+from ._random import make_generator
 from .exceptions import FitQualityWarning
 
 HISTORY_KEYS = (
@@ -88,7 +95,7 @@ def progress_printer(name, epoch):
     return on_batch
 
 
-def warn_if_degenerate(log_sigma, log_floor, floor, stacklevel=4):
+def warn_if_degenerate(log_sigma, log_floor, floor, stacklevel=6):
     """A :class:`FitQualityWarning` when most learned sigmas sit at the floor."""
     at_floor = float(np.mean(log_sigma <= log_floor + 1e-3))
     if at_floor > DEGENERATE_FLOOR_FRACTION:
@@ -103,7 +110,7 @@ def warn_if_degenerate(log_sigma, log_floor, floor, stacklevel=4):
         )
 
 
-def warn_past_schedule(schedule, n_iter, stacklevel=4):
+def warn_past_schedule(schedule, n_iter, stacklevel=6):
     """A :class:`FitQualityWarning` when ``partial_fit`` first trains past the
     ``n_iter`` epochs of a step or decay schedule, which has kept a tenth of
     the step (or less) since two thirds of them: a stream of chunks longer
@@ -145,3 +152,80 @@ def all_or_nothing(method):
             raise
 
     return wrapper
+
+
+#: The check against the W = 0 model spends at most this fraction of the
+#: fit's own multiply-adds (at least BELOW_START_MIN_WORK), on at most
+#: BELOW_START_ROWS training rows; AIS, where it cannot enumerate, runs
+#: BELOW_START_CHAINS chains through at least BELOW_START_MIN_BETAS temperatures.
+BELOW_START_WORK_FRACTION, BELOW_START_MIN_WORK = 0.05, 2e7
+BELOW_START_ROWS, BELOW_START_CHAINS, BELOW_START_MIN_BETAS = 2048, 64, 50
+
+
+def below_start_tolerance(n_features):
+    """Nats per row by which a fit may fall below its start unwarned."""
+    return 0.5 + 0.01 * n_features
+
+
+def independent_log_likelihood(v, log_sigma):
+    """Mean log-likelihood of the rows v under the best GRBM with W = 0 and
+    the given sigma: a diagonal Gaussian at the column means (any c)."""
+    variance = v.var(dim=0, unbiased=False)
+    per_column = -0.5 * variance * torch.exp(-2.0 * log_sigma) - log_sigma
+    return float(per_column.sum()) - 0.5 * v.shape[1] * math.log(2.0 * math.pi)
+
+
+def optimistic_log_likelihood(params, v, budget, generator):
+    """Mean ``-F(v) - log Z`` of the rows v that errs high if at all: log Z
+    exact when ``2^M M D <= budget``, else by AIS (which underestimates it)
+    on about ``budget`` multiply-adds, less three standard errors (NaN when
+    AIS gives none). ``generator`` on the device of log Z, which is that of
+    ``params`` (float64, see ``likelihood_device``)."""
+    n_components, n_features = params.W.shape
+    with torch.inference_mode():
+        if (2.0**n_components) * n_components * n_features <= budget:
+            log_z = log_partition_exact(params).value
+        else:
+            per_beta = 2.0 * BELOW_START_CHAINS * n_components * n_features
+            n_betas = max(BELOW_START_MIN_BETAS, min(AIS_MAX_BETAS, int(budget / per_beta)))
+            estimate = log_partition_ais(
+                params, generator, n_chains=BELOW_START_CHAINS, n_betas=n_betas
+            )
+            log_z = estimate.value - 3.0 * estimate.stderr
+        rows = v.to(params.W.device, params.W.dtype)
+        return float(-free_energy(rows, params).mean()) - log_z
+
+
+def warn_if_below_start(params, rows, start_log_sigma, work, seed, stacklevel=6):
+    """A :class:`FitQualityWarning` when the fitted model explains its
+    training rows (``DeviceRows``, up to BELOW_START_ROWS of them, in training
+    coordinates) worse than the diagonal Gaussian it started from: W = 0, b
+    the column means, sigma as at the start (the family holds it, so this is
+    never overfitting). ``params``: the fitted model on the device; ``work``:
+    the fit's multiply-adds."""
+    n = min(rows.shape[0], BELOW_START_ROWS)
+    device = params.W.device
+    order = torch.arange(n, device=device) * rows.shape[0] // n
+    with torch.inference_mode():
+        v = next(rows.minibatches(order, 1))
+        place = likelihood_device(device)
+        exact = RBMParams(*(t.to(place, torch.float64) for t in params))
+        v = v.to(place, torch.float64)
+        start = independent_log_likelihood(v, start_log_sigma.to(place, torch.float64))
+    budget = max(BELOW_START_MIN_WORK, BELOW_START_WORK_FRACTION * work)
+    model = optimistic_log_likelihood(exact, v, budget, make_generator(place, seed))
+    gap = start - model
+    if not gap > below_start_tolerance(v.shape[1]):
+        return
+    warnings.warn(
+        f"The fitted model explains its training rows worse than a diagonal Gaussian: at "
+        f"most {model:.6g} nats per row against {start:.6g} for the GRBM with W = 0, b the "
+        f"column means and sigma as at the start, {gap:.3g} nats lower. Training has not got "
+        f"as far as that Gaussian (too few epochs, or without standardize=True a visible bias "
+        f"that starts at 0 and a sigma at 1 in the data's units) or has drifted away from the "
+        f"data (a learning rate too large for the sampler, a fixed sigma far from the data's "
+        f"spread). Try standardize=True, more epochs (n_iter), a smaller learning_rate, the "
+        f"default sampler, or learn_sigma=True.",
+        FitQualityWarning,
+        stacklevel=stacklevel,
+    )

@@ -399,6 +399,14 @@ class GaussianBernoulliRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Ba
         -------
         self : GaussianBernoulliRBM
             The fitted model.
+
+        Warns
+        -----
+        FitQualityWarning
+            When most learned sigmas end at their floor, or when the model
+            scores its training rows below a diagonal Gaussian (W = 0, b the
+            column means, sigma as at the start): the user guide's "Watching
+            training" explains both checks.
         """
         memory_mapped = is_memory_mapped(X)
         X = validate_data(self, X, dtype=(np.float64, np.float32))
@@ -493,6 +501,7 @@ class GaussianBernoulliRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Ba
             held_out = _training.training_rows(X_held_out, device, dtype, state["scaling"])
         config = _training.TrainingConfig.from_params(self.get_params(), *X.shape)
         params, opt_state, chains = self._state_to_device(state, device, dtype, config.sampler)
+        start_log_sigma = params.log_sigma.clone()
         log_sigma_floor = to_tensor(np.log(state["sigma_floor"] / scale), device, dtype)
         squared_scale = to_tensor(
             scale**2, device, torch.float32 if device.type == "mps" else torch.float64
@@ -537,6 +546,9 @@ class GaussianBernoulliRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Ba
             _monitor.warn_if_degenerate(
                 new_state["params"]["log_sigma"], np.log(floor / scale), floor
             )
+        if n_epochs > 0:
+            work = 4.0 * n_epochs * X.size * self.n_components
+            _monitor.warn_if_below_start(params, rows, start_log_sigma, work, state["seed"])
         past_horizon = n_epochs > 0 and n_iter_start == config.n_iter
         if config.learning_rate_schedule in ("step", "decay") and past_horizon:
             _monitor.warn_past_schedule(config.learning_rate_schedule, config.n_iter)

@@ -42,6 +42,9 @@ class FitQualityWarning(UserWarning):
     trained in a way that is likely not what was meant.
 
     The message names the symptom (for instance most visible standard
-    deviations pressed against their floor, or ``partial_fit`` called past
-    the ``n_iter`` epochs of the step learning-rate schedule) and what to try.
+    deviations pressed against their floor, a model that explains its own
+    training rows worse than the diagonal Gaussian with the sigma it
+    started from, or
+    ``partial_fit`` called past the ``n_iter`` epochs of the step
+    learning-rate schedule) and what to try.
     """

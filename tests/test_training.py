@@ -412,6 +412,73 @@ def test_most_sigmas_at_the_floor_warn(monkeypatch):
         small(n_iter=1).fit(Xdigits)
 
 
+def test_the_start_reference_is_the_w0_grbm_at_the_column_means():
+    import torch
+    from scipy.stats import norm
+
+    from sklearn_grbm import _monitor
+
+    rng = np.random.RandomState(0)
+    X = rng.normal(size=(300, 4)) * [0.001, 1.0, 3.0, 10.0] + [5.0, 0.0, -2.0, 100.0]
+    sigma = np.array([0.01, 1.0, 2.0, 20.0])
+    expected = norm.logpdf(X, X.mean(axis=0), sigma).sum(axis=1).mean()
+    got = _monitor.independent_log_likelihood(torch.as_tensor(X), torch.as_tensor(np.log(sigma)))
+    assert_allclose(got, expected, rtol=1e-12)
+    # It is the GRBM with W = 0 at b = the means (SPEC's formulas, any c),
+    # the best of those with this sigma.
+    W, c = np.zeros((3, 4)), np.array([0.3, -1.0, 2.0])
+    assert_allclose(ref.log_likelihood(X, W, X.mean(axis=0), c, sigma).mean(), expected)
+    assert ref.log_likelihood(X, W, X.mean(axis=0) + 0.01, c, sigma).mean() < expected
+
+
+def test_optimistic_log_likelihood_is_exact_or_errs_high():
+    import torch
+
+    from sklearn_grbm import _monitor
+    from sklearn_grbm._functional import RBMParams
+    from sklearn_grbm._random import make_generator
+
+    W, b, c, sigma = ref.random_model(6, 5, seed=3, scale=0.6)
+    X = np.random.RandomState(1).normal(size=(200, 5)) + b
+    expected = ref.log_likelihood(X, W, b, c, sigma).mean()
+    params = RBMParams(*(torch.as_tensor(a) for a in (W, b, c, np.log(sigma))))
+    rows = torch.as_tensor(X)
+    exact = _monitor.optimistic_log_likelihood(params, rows, 1e9, make_generator("cpu", 0))
+    assert_allclose(exact, expected, rtol=1e-10)
+    # On a budget too small to enumerate, AIS: log Z less three standard
+    # errors, so never much below the truth, and near it on a small model.
+    for seed in range(5):
+        ais = _monitor.optimistic_log_likelihood(params, rows, 100.0, make_generator("cpu", seed))
+        assert expected - 0.05 < ais < expected + 1.0
+
+
+def test_a_fit_below_the_gaussian_warns(monkeypatch):
+    from sklearn_grbm import _monitor
+
+    # The units: mean 1000 and std 100 without standardising, where
+    # the defaults once scored a million nats below the Gaussian.
+    rng = np.random.RandomState(0)
+    X = rng.normal(size=(500, 5)) * 100.0 + 1000.0
+    with pytest.warns(FitQualityWarning, match="worse than a diagonal Gaussian") as record:
+        GaussianBernoulliRBM(16, standardize=False, n_iter=3, random_state=0).fit(X)
+    assert record[0].filename == __file__  # it points at the caller's fit
+    gap = float(str(record[0].message).split(" nats lower")[0].split()[-1])
+    assert gap > 1e3
+    # The same data standardised: a healthy fit, which says nothing; on
+    # digits likewise, learned or fixed sigma.
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", FitQualityWarning)
+        GaussianBernoulliRBM(16, n_iter=3, random_state=0).fit(X)
+        small(n_iter=2).fit(Xdigits)
+        small(n_iter=2, standardize=False, learn_sigma=False).fit(Xdigits)
+    # fit and partial_fit both check, against the tolerance of the module.
+    tolerance = _monitor.below_start_tolerance
+    assert tolerance(5) < tolerance(784) < 10.0
+    monkeypatch.setattr(_monitor, "below_start_tolerance", lambda n: -np.inf)
+    with pytest.warns(FitQualityWarning, match="worse than a diagonal Gaussian"):
+        small(n_iter=1).partial_fit(Xdigits)
+
+
 # ------------------------------------------------------------------ what "auto" trains with
 
 
