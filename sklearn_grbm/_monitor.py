@@ -12,9 +12,11 @@ import torch
 from ._functional import RBMParams, free_energy
 from ._likelihood import (
     AIS_MAX_BETAS,
+    GRID_MAX_POINTS,
     likelihood_device,
     log_partition_ais,
     log_partition_exact,
+    log_partition_grid,
 )
 from ._optim import DECAY_AFTER, drop_epoch
 from ._random import make_generator
@@ -155,77 +157,162 @@ def all_or_nothing(method):
 
 
 #: The check against the W = 0 model spends at most this fraction of the
-#: fit's own multiply-adds (at least BELOW_START_MIN_WORK), on at most
-#: BELOW_START_ROWS training rows; AIS, where it cannot enumerate, runs
-#: BELOW_START_CHAINS chains through at least BELOW_START_MIN_BETAS temperatures.
-BELOW_START_WORK_FRACTION, BELOW_START_MIN_WORK = 0.05, 2e7
-BELOW_START_ROWS, BELOW_START_CHAINS, BELOW_START_MIN_BETAS = 2048, 64, 50
+#: fit's own multiply-adds (at least BELOW_GAUSSIAN_MIN_WORK), on at most
+#: BELOW_GAUSSIAN_ROWS training rows; AIS, where it cannot enumerate, runs
+#: BELOW_GAUSSIAN_CHAINS chains through at least BELOW_GAUSSIAN_MIN_BETAS temperatures.
+BELOW_GAUSSIAN_WORK_FRACTION, BELOW_GAUSSIAN_MIN_WORK = 0.02, 2e7
+BELOW_GAUSSIAN_ROWS, BELOW_GAUSSIAN_CHAINS, BELOW_GAUSSIAN_MIN_BETAS = 1024, 32, 20
+#: Its column means and variances come from up to this many training rows.
+BELOW_GAUSSIAN_MOMENT_ROWS = 2**14
+#: The Gaussian a fit is held to may have sigmas down to the starting ones
+#: over this factor (see reference_log_sigma).
+SIGMA_SHRINK_ALLOWANCE = 10.0
+#: A grid over v may take this many multiply-adds whatever the fit's work.
+BELOW_GAUSSIAN_GRID_WORK = 2.5e8
 
 
-def below_start_tolerance(n_features):
-    """Nats per row by which a fit may fall below its start unwarned."""
+def below_gaussian_tolerance(n_features):
+    """Nats per row by which a fit may fall below the Gaussian unwarned."""
     return 0.5 + 0.01 * n_features
 
 
-def independent_log_likelihood(v, log_sigma):
-    """Mean log-likelihood of the rows v under the best GRBM with W = 0 and
-    the given sigma: a diagonal Gaussian at the column means (any c)."""
-    variance = v.var(dim=0, unbiased=False)
+def strided_rows(n_rows, n, device):
+    """``n`` row indices spread evenly over ``n_rows`` (all of them if fewer)."""
+    n = min(n_rows, n)
+    return torch.arange(n, device=device) * n_rows // n
+
+
+def column_moments(rows, n, device, place):
+    """Column means and variances (float64, on ``place``) of up to ``n`` of
+    ``rows`` (``DeviceRows`` on ``device``, spread evenly), a chunk at a
+    time: sums as matrix products in the rows' dtype, about the first row
+    (against cancellation), accumulated in float64."""
+    order = strided_rows(rows.shape[0], n, device)
+    n_chunks = 1 + (order.shape[0] * rows.shape[1]) // 2**22
+    shift, first, second = None, 0.0, 0.0
+    for batch in rows.minibatches(order, n_chunks):
+        shift = batch[:1].clone() if shift is None else shift
+        batch = batch.sub_(shift)
+        ones = torch.ones(1, batch.shape[0], dtype=batch.dtype, device=batch.device)
+        first = first + (ones @ batch)[0].to(place, torch.float64)
+        second = second + (ones @ batch.mul_(batch))[0].to(place, torch.float64)
+    mean = first / order.shape[0]
+    variance = (second / order.shape[0] - mean * mean).clamp(min=0.0)
+    return shift[0].to(place, torch.float64) + mean, variance
+
+
+def gaussian_log_likelihood(v, mean, log_sigma):
+    """log N(v; mean, diag(exp(2 log_sigma))) per row: the GRBM with W = 0,
+    b = mean (any c)."""
+    squares = ((v - mean) ** 2 * torch.exp(-2.0 * log_sigma)).sum(dim=1)
+    return -0.5 * squares - log_sigma.sum() - 0.5 * v.shape[1] * math.log(2.0 * math.pi)
+
+
+def mean_gaussian_log_likelihood(variance, log_sigma):
+    """The mean of :func:`gaussian_log_likelihood` over rows whose column
+    means and variances these are (``mean`` at their means): closed form."""
     per_column = -0.5 * variance * torch.exp(-2.0 * log_sigma) - log_sigma
-    return float(per_column.sum()) - 0.5 * v.shape[1] * math.log(2.0 * math.pi)
+    return float(per_column.sum()) - 0.5 * variance.shape[0] * math.log(2.0 * math.pi)
 
 
-def optimistic_log_likelihood(params, v, budget, generator):
-    """Mean ``-F(v) - log Z`` of the rows v that errs high if at all: log Z
-    exact when ``2^M M D <= budget``, else by AIS (which underestimates it)
-    on about ``budget`` multiply-adds, less three standard errors (NaN when
-    AIS gives none). ``generator`` on the device of log Z, which is that of
-    ``params`` (float64, see ``likelihood_device``)."""
+def low_log_partition(params, budget, generator):
+    """log Z, or an estimate that errs low: exact when ``2^M M D <= budget``,
+    else on a grid over v where that takes at most ``max(budget,
+    BELOW_GAUSSIAN_GRID_WORK)`` multiply-adds (data of a few columns), else by
+    AIS (which underestimates it) on about ``budget``, less three standard
+    errors (NaN when AIS gives none). Enumeration and the grid run in
+    float64, AIS its products in the dtype of ``params`` (accumulating in
+    float64); ``generator`` on their device."""
     n_components, n_features = params.W.shape
+    if (2.0**n_components) * n_components * n_features <= budget:
+        return log_partition_exact(params).value
+    grid_points = max(budget, BELOW_GAUSSIAN_GRID_WORK) / (n_components * n_features)
+    grid = log_partition_grid(params, max_points=min(GRID_MAX_POINTS, grid_points))
+    if grid is not None:
+        return grid.value
+    per_beta = 2.0 * BELOW_GAUSSIAN_CHAINS * n_components * n_features
+    n_betas = max(BELOW_GAUSSIAN_MIN_BETAS, min(AIS_MAX_BETAS, int(budget / per_beta)))
+    estimate = log_partition_ais(params, generator, n_chains=BELOW_GAUSSIAN_CHAINS, n_betas=n_betas)
+    return estimate.value - 3.0 * estimate.stderr
+
+
+def model_log_likelihood(params, v, budget, generator):
+    """``-F(v) - log Z`` per row (float64) of the rows v (on the device and
+    in the dtype of ``params``) with :func:`low_log_partition`: exact, or
+    errs high."""
     with torch.inference_mode():
-        if (2.0**n_components) * n_components * n_features <= budget:
-            log_z = log_partition_exact(params).value
-        else:
-            per_beta = 2.0 * BELOW_START_CHAINS * n_components * n_features
-            n_betas = max(BELOW_START_MIN_BETAS, min(AIS_MAX_BETAS, int(budget / per_beta)))
-            estimate = log_partition_ais(
-                params, generator, n_chains=BELOW_START_CHAINS, n_betas=n_betas
-            )
-            log_z = estimate.value - 3.0 * estimate.stderr
-        rows = v.to(params.W.device, params.W.dtype)
-        return float(-free_energy(rows, params).mean()) - log_z
+        log_z = low_log_partition(params, budget, generator)
+        return -free_energy(v, params).to(torch.float64) - log_z
 
 
-def warn_if_below_start(params, rows, start_log_sigma, work, seed, stacklevel=6):
+def reference_log_sigma(variance, start_log_sigma, log_sigma_floor, learn_sigma):
+    """log sigma of the diagonal Gaussian a fit is held to: the fixed sigma
+    when it is not learned; else each column's own spread (``variance``),
+    floored at its sigma floor and at a tenth of its starting sigma (a short
+    fit is still shrinking the sigma of near-constant columns, and a Gaussian
+    that has collapsed them at once would win by that alone)."""
+    if not learn_sigma:
+        return start_log_sigma
+    own = 0.5 * torch.log(variance.clamp(min=1e-300))
+    floor = torch.maximum(log_sigma_floor, start_log_sigma - math.log(SIGMA_SHRINK_ALLOWANCE))
+    return torch.maximum(own, floor)
+
+
+def warn_if_below_gaussian(
+    params,
+    rows,
+    start_log_sigma,
+    log_sigma_floor,
+    learn_sigma,
+    work,
+    seed,
+    log_jacobian=0.0,
+    stacklevel=6,
+):
     """A :class:`FitQualityWarning` when the fitted model explains its
-    training rows (``DeviceRows``, up to BELOW_START_ROWS of them, in training
-    coordinates) worse than the diagonal Gaussian it started from: W = 0, b
-    the column means, sigma as at the start (the family holds it, so this is
-    never overfitting). ``params``: the fitted model on the device; ``work``:
-    the fit's multiply-adds."""
-    n = min(rows.shape[0], BELOW_START_ROWS)
+    training rows (``DeviceRows``, in training coordinates) worse than a
+    diagonal Gaussian of its family: W = 0, b the column means, sigma from
+    :func:`reference_log_sigma` (the family holds it, so this is never
+    overfitting). The Gaussian's mean log-likelihood is exact (from the
+    column moments of up to BELOW_GAUSSIAN_MOMENT_ROWS rows); the gap is the
+    mean over BELOW_GAUSSIAN_ROWS of them, row by row. ``params``: the fitted
+    model on the device; ``start_log_sigma``, ``log_sigma_floor``: tensors
+    there; ``work``: the fit's multiply-adds; ``log_jacobian``: what the map
+    to the data's units adds to every log-likelihood (``-sum(log scale)``),
+    so that the message speaks in those units."""
     device = params.W.device
-    order = torch.arange(n, device=device) * rows.shape[0] // n
+    place = likelihood_device(device)
     with torch.inference_mode():
-        v = next(rows.minibatches(order, 1))
-        place = likelihood_device(device)
-        exact = RBMParams(*(t.to(place, torch.float64) for t in params))
-        v = v.to(place, torch.float64)
-        start = independent_log_likelihood(v, start_log_sigma.to(place, torch.float64))
-    budget = max(BELOW_START_MIN_WORK, BELOW_START_WORK_FRACTION * work)
-    model = optimistic_log_likelihood(exact, v, budget, make_generator(place, seed))
-    gap = start - model
-    if not gap > below_start_tolerance(v.shape[1]):
+        mean, variance = column_moments(rows, BELOW_GAUSSIAN_MOMENT_ROWS, device, place)
+        start, floor = (t.to(place, torch.float64) for t in (start_log_sigma, log_sigma_floor))
+        log_sigma = reference_log_sigma(variance, start, floor, learn_sigma)
+        gaussian = mean_gaussian_log_likelihood(variance, log_sigma)
+        order = strided_rows(rows.shape[0], BELOW_GAUSSIAN_ROWS, device)
+        v = next(rows.minibatches(order, 1)).to(place)
+        paired = gaussian_log_likelihood(v.to(torch.float64), mean, log_sigma)
+    # The training dtype: AIS and F(v) in float32 on float32 data, as in training.
+    params = RBMParams(*(t.to(place) for t in params))
+    budget = max(BELOW_GAUSSIAN_MIN_WORK, BELOW_GAUSSIAN_WORK_FRACTION * work)
+    generator = make_generator(place, seed)
+    # The gap row by row, on the same rows: far less spread than either side.
+    gap = float((paired - model_log_likelihood(params, v, budget, generator)).mean())
+    model = gaussian - gap
+    if not gap > below_gaussian_tolerance(v.shape[1]):
         return
+    sigma = (
+        "sigma fixed as it is"
+        if not learn_sigma
+        else "sigma the columns' own spreads (at least a tenth of their start)"
+    )
     warnings.warn(
-        f"The fitted model explains its training rows worse than a diagonal Gaussian: at "
-        f"most {model:.6g} nats per row against {start:.6g} for the GRBM with W = 0, b the "
-        f"column means and sigma as at the start, {gap:.3g} nats lower. Training has not got "
-        f"as far as that Gaussian (too few epochs, or without standardize=True a visible bias "
-        f"that starts at 0 and a sigma at 1 in the data's units) or has drifted away from the "
-        f"data (a learning rate too large for the sampler, a fixed sigma far from the data's "
-        f"spread). Try standardize=True, more epochs (n_iter), a smaller learning_rate, the "
-        f"default sampler, or learn_sigma=True.",
+        f"The fitted model explains its training rows worse than a diagonal Gaussian: "
+        f"about {model + log_jacobian:.6g} nats per row against "
+        f"{gaussian + log_jacobian:.6g} for the GRBM with W = 0, b the "
+        f"column means and {sigma}, {gap:.3g} nats lower. Training has not got as far as that "
+        f"Gaussian (too few epochs, or data in units far from 1 without standardize=True) or "
+        f"has drifted away from the data (a learning rate too large for the sampler, a fixed "
+        f"sigma far from the data's spread). Try standardize=True, more epochs (n_iter), a "
+        f"smaller learning_rate, the default sampler, or learn_sigma=True.",
         FitQualityWarning,
         stacklevel=stacklevel,
     )

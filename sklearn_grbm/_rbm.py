@@ -404,14 +404,15 @@ class GaussianBernoulliRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Ba
         -----
         FitQualityWarning
             When most learned sigmas end at their floor, or when the model
-            scores its training rows below a diagonal Gaussian (W = 0, b the
-            column means, sigma as at the start): the user guide's "Watching
-            training" explains both checks.
+            scores its training rows below a diagonal Gaussian of its family
+            (W = 0, b the column means, sigma the fixed one or the columns'
+            spreads): the user guide's "Watching training" explains both
+            checks.
         """
         memory_mapped = is_memory_mapped(X)
         X = validate_data(self, X, dtype=(np.float64, np.float32))
         state = self._initial_state(X)
-        self._train(X, state, n_epochs=self.n_iter, memory_mapped=memory_mapped)
+        self._train(X, state, n_epochs=self.n_iter, memory_mapped=memory_mapped, whole_fit=True)
         return self
 
     @_fit_context(prefer_skip_nested_validation=True)
@@ -488,8 +489,11 @@ class GaussianBernoulliRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Ba
     def _kernel_options(self):
         return _training.KernelOptions.from_params(self.get_params())
 
-    def _train(self, X, state, *, n_epochs, memory_mapped=False):
-        """Train ``n_epochs`` on X from ``state`` (NumPy); commit only on success."""
+    def _train(self, X, state, *, n_epochs, memory_mapped=False, whole_fit=False):
+        """Train ``n_epochs`` on X from ``state`` (NumPy); commit only on
+        success. A ``whole_fit`` (``fit``, not one ``partial_fit`` call of a
+        stream, whose first calls are expected to trail) is held to the
+        diagonal Gaussian."""
         device = resolve_device(self.device)
         dtype = compute_dtype(X.dtype, device)
         X, X_held_out = _monitor.split_validation(X, self.validation_fraction, state["seed"])
@@ -546,9 +550,19 @@ class GaussianBernoulliRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Ba
             _monitor.warn_if_degenerate(
                 new_state["params"]["log_sigma"], np.log(floor / scale), floor
             )
-        if n_epochs > 0:
+        if whole_fit and n_epochs > 0:
             work = 4.0 * n_epochs * X.size * self.n_components
-            _monitor.warn_if_below_start(params, rows, start_log_sigma, work, state["seed"])
+            log_jacobian = -float(np.log(np.broadcast_to(scale, (X.shape[1],))).sum())
+            _monitor.warn_if_below_gaussian(
+                params,
+                rows,
+                start_log_sigma,
+                log_sigma_floor,
+                self.learn_sigma,
+                work,
+                state["seed"],
+                log_jacobian=log_jacobian,
+            )
         past_horizon = n_epochs > 0 and n_iter_start == config.n_iter
         if config.learning_rate_schedule in ("step", "decay") and past_horizon:
             _monitor.warn_past_schedule(config.learning_rate_schedule, config.n_iter)

@@ -43,8 +43,7 @@ class FitQualityWarning(UserWarning):
 
     The message names the symptom (for instance most visible standard
     deviations pressed against their floor, a model that explains its own
-    training rows worse than the diagonal Gaussian with the sigma it
-    started from, or
+    training rows worse than a diagonal Gaussian (the GRBM with W = 0), or
     ``partial_fit`` called past the ``n_iter`` epochs of the step
     learning-rate schedule) and what to try.
     """

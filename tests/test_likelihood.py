@@ -20,6 +20,7 @@ from sklearn_grbm._likelihood import (
     log_mean_exp_with_stderr,
     log_partition_ais,
     log_partition_exact,
+    log_partition_grid,
 )
 
 from . import reference as ref
@@ -51,6 +52,19 @@ def test_exact_log_partition_is_independent_of_batching():
     whole = log_partition_exact(torch_params(*model)).value
     pieces = log_partition_exact(torch_params(*model), max_batch_elements=7 * 5).value
     assert_allclose(pieces, whole, rtol=1e-13)
+
+
+@pytest.mark.parametrize("n_features", [1, 2, 3])
+def test_grid_log_partition_matches_closed_form(n_features):
+    # Weights of two deviations: p(v) has well-separated components, which
+    # the grid must reach and resolve at one deviation's spacing.
+    for seed in range(3):
+        model = ref.random_model(7, n_features, seed=seed, scale=2.0)
+        got = log_partition_grid(torch_params(*model), max_batch_elements=1000)
+        assert got.method == "grid" and got.stderr == 0.0
+        assert_allclose(got.value, ref.log_partition(*model), rtol=0, atol=1e-7)
+    # Too many points: no answer rather than a coarse one.
+    assert log_partition_grid(torch_params(*model), max_points=10) is None
 
 
 @pytest.mark.parametrize("seed", [0, 1])
