@@ -29,12 +29,13 @@ import sys
 import tempfile
 import threading
 import time
+import warnings
 from pathlib import Path
 
 import numpy as np
 import torch
 
-from sklearn_grbm import GaussianBernoulliRBM
+from sklearn_grbm import FitQualityWarning, GaussianBernoulliRBM
 from sklearn_grbm.datasets import load_patches
 from sklearn_grbm.experiment import protocol_mse
 
@@ -332,6 +333,9 @@ def main(argv=None):
     components = [10, 100, 250] if args.quick else [10, 100, 250, 1000]
     n_rows = 100_000 if args.quick else 1_000_000
 
+    # Timed, not judged: the notebook's fixed sigma on two epochs trails the
+    # diagonal Gaussian, and each such fit would say so.
+    warnings.simplefilter("ignore", FitQualityWarning)
     RESULTS.mkdir(exist_ok=True)
     out = Report()
     out(
