@@ -279,3 +279,14 @@ def test_more_epochs_benchmark_checks_within_its_tolerance(tmp_path, monkeypatch
     verdicts = more_epochs.main(["--quick"])
     assert len(verdicts) == 6 and set(verdicts) <= {"met", "NOT met"}
     assert (tmp_path / "more_epochs_quick.txt").exists()
+
+
+def test_fit_warnings_benchmark_runs(tmp_path, monkeypatch):
+    from benchmarks import fit_warnings
+
+    monkeypatch.setattr(fit_warnings, "RESULTS", tmp_path)
+    assert fit_warnings.main(["--quick"]) == []  # two epochs: nothing expected
+    text = (tmp_path / "fit_warnings_quick.txt").read_text()
+    # The spread-100 data without standardising warn even after two epochs.
+    line = next(row for row in text.splitlines() if "spread 100 about 1000: standardize" in row)
+    assert " yes " in line and "nats lower" in line
