@@ -113,7 +113,9 @@ def likelihood_device(device):
     return torch.device("cpu") if device.type == "mps" else device
 
 
-def _gaussian_constant(log_sigma):
+def gaussian_constant(log_sigma):
+    """``(D/2) log(2 pi) + sum(log sigma)``: minus the log density of a
+    diagonal Gaussian at its mean (a float)."""
     n_features = log_sigma.shape[0]
     return 0.5 * n_features * math.log(2.0 * math.pi) + float(log_sigma.sum())
 
@@ -141,7 +143,7 @@ def log_partition_exact(params, *, max_batch_elements=2**22):
     ]
     log_sum = float(torch.logsumexp(torch.stack(partial), dim=0))
     return LogPartition(
-        value=_gaussian_constant(params.log_sigma) + log_sum, stderr=0.0, method="exact"
+        value=gaussian_constant(params.log_sigma) + log_sum, stderr=0.0, method="exact"
     )
 
 
@@ -150,9 +152,10 @@ GRID_MAX_POINTS = 2**22
 
 
 def grid_shape(params, spacing=1.0, reach=8.0):
-    """The axes of a grid that covers every component of p(v), a mixture of
-    Gaussians of means ``b + W^T h`` and deviations sigma, to ``reach``
-    deviations, at ``spacing`` deviations apart (a list of 1-D tensors)."""
+    """A grid that covers every component of p(v), a mixture of Gaussians of
+    means ``b + W^T h`` and deviations sigma, to ``reach`` deviations, at
+    ``spacing`` deviations apart: its lowest corner, its step and its number
+    of points along each column (tensors of D entries)."""
     sigma = params.sigma
     low = params.b + params.W.clamp(max=0.0).sum(dim=0) - reach * sigma
     high = params.b + params.W.clamp(min=0.0).sum(dim=0) + reach * sigma
@@ -390,7 +393,7 @@ def log_partition_ais(params, generator, *, n_chains=None, n_betas=None):
 
 def base_log_partition(params):
     """log Z of the W = 0 model with the same b, c and sigma (tractable)."""
-    return _gaussian_constant(params.log_sigma.to(torch.float64)) + float(
+    return gaussian_constant(params.log_sigma.to(torch.float64)) + float(
         softplus(params.c.to(torch.float64)).sum()
     )
 
@@ -436,7 +439,7 @@ def raise_log_likelihood(params, v, generator, betas, *, n_chains=1):
             - softplus(c64 + beta * after.to(torch.float64))
         ).sum(dim=1)
     quadratic = 0.5 * (((v - params.b) ** 2) * inv_var).sum(dim=1).to(torch.float64)
-    constant = _gaussian_constant(params.log_sigma.to(torch.float64))
+    constant = gaussian_constant(params.log_sigma.to(torch.float64))
     log_w = log_w.reshape(n_chains, n)
     log_mean = torch.logsumexp(log_w, dim=0) - math.log(n_chains)
     return log_mean - quadratic - constant

@@ -13,6 +13,7 @@ from ._functional import RBMParams, free_energy
 from ._likelihood import (
     AIS_MAX_BETAS,
     GRID_MAX_POINTS,
+    gaussian_constant,
     likelihood_device,
     log_partition_ais,
     log_partition_exact,
@@ -205,14 +206,14 @@ def gaussian_log_likelihood(v, mean, log_sigma):
     """log N(v; mean, diag(exp(2 log_sigma))) per row: the GRBM with W = 0,
     b = mean (any c)."""
     squares = ((v - mean) ** 2 * torch.exp(-2.0 * log_sigma)).sum(dim=1)
-    return -0.5 * squares - log_sigma.sum() - 0.5 * v.shape[1] * math.log(2.0 * math.pi)
+    return -0.5 * squares - gaussian_constant(log_sigma)
 
 
 def mean_gaussian_log_likelihood(variance, log_sigma):
     """The mean of :func:`gaussian_log_likelihood` over rows whose column
     means and variances these are (``mean`` at their means): closed form."""
-    per_column = -0.5 * variance * torch.exp(-2.0 * log_sigma) - log_sigma
-    return float(per_column.sum()) - 0.5 * variance.shape[0] * math.log(2.0 * math.pi)
+    quadratic = float((variance * torch.exp(-2.0 * log_sigma)).sum())
+    return -0.5 * quadratic - gaussian_constant(log_sigma)
 
 
 def low_log_partition(params, budget, generator):
