@@ -269,6 +269,20 @@ def test_features_benchmark_counts_splits_against_raw_pixels(tmp_path, monkeypat
     assert digits["defaults"]["mean"] > 0.9 and fashion["defaults"]["mean"] > 0.7
 
 
+def test_features_benchmark_resplits_pool_and_split_the_images(monkeypatch):
+    from benchmarks import features
+
+    X, y, X_test, y_test = features.fashion_split()
+    monkeypatch.setattr(
+        features, "fashion_split", lambda: (X[:400], y[:400], X_test[:200], y_test[:200])
+    )
+    lines = []
+    table = features.fashion_resplits((0, 1), {"2 epochs": {"n_iter": 2}}, lines.append, 150)
+    assert lines[0].startswith("FashionMNIST images, random 450 / 150 splits of all 600")
+    assert table["raw pixels"]["at_least_raw"] == table["raw pixels"]["n"] == 2
+    assert table["2 epochs"]["n"] == 2 and table["2 epochs"]["mean"] > 0.5
+
+
 def test_more_epochs_benchmark_checks_within_its_tolerance(tmp_path, monkeypatch):
     from benchmarks import more_epochs
 
