@@ -529,7 +529,6 @@ def test_a_fit_below_the_gaussian_warns(monkeypatch):
         small(n_iter=2).partial_fit(Xdigits)
 
 
-
 def test_a_fit_below_the_gaussian_warns_on_few_columns_and_many_units():
     from scipy.stats import norm
     from sklearn.datasets import make_blobs
@@ -551,6 +550,7 @@ def test_a_fit_below_the_gaussian_warns_on_few_columns_and_many_units():
     assert model < gaussian - 5.0
     messages = [str(w.message) for w in record if issubclass(w.category, FitQualityWarning)]
     assert any("worse than a diagonal Gaussian" in m for m in messages), messages
+
 
 # ------------------------------------------------------------------ what "auto" trains with
 
