@@ -88,7 +88,7 @@ class GaussianBernoulliRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Ba
         The negative phase of training: a Markov chain kernel (a ``method``
         of :meth:`sample`) and where its chains start. ``"auto"``, when
         standardising: ``"exact"`` for small models (at most 10 hidden
-        units), ``"ais"`` for data of few columns (``n_components *
+        units), ``"ais"`` for data of one or two columns (and ``n_components *
         n_features`` at most 163, where 100 steps cost what one does on
         images), ``"cd"`` otherwise; without standardising ``"cd"``.
         ``"exact"``: independent draws from the model itself, its 2^M hidden
