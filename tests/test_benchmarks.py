@@ -304,3 +304,19 @@ def test_fit_warnings_benchmark_runs(tmp_path, monkeypatch):
     # The spread-100 data without standardising warn even after two epochs.
     line = next(row for row in text.splitlines() if "spread 100 about 1000: standardize" in row)
     assert " yes " in line and "nats lower" in line
+
+
+def test_other_data_benchmark_runs(tmp_path, monkeypatch):
+    from benchmarks import other_data
+
+    monkeypatch.setattr(other_data, "RESULTS", tmp_path)
+    assert other_data.main(["--quick"]) == []
+    rows = (tmp_path / "other_data_quick.txt").read_text().splitlines()
+    iris = [row.split() for row in rows if row.startswith("iris")]
+    assert len(iris) == 2  # as is and rescaled
+    # Both columns are in the data's units: rescaling the four columns by
+    # 1000 shifts the Gaussian by -4 log(1000), and the standardised fit
+    # (the same model in other units) by as much (printed to 3 decimals).
+    for column in (-4, -3):
+        first, second = (float(row[column]) for row in iris)
+        assert abs((first - second) - 4 * np.log(1000.0)) < 5e-3
