@@ -263,7 +263,7 @@ def test_features_benchmark_counts_splits_against_raw_pixels(tmp_path, monkeypat
     tables = features.main(["--quick"])
     assert (tmp_path / "features_quick.txt").exists()
     digits, fashion = tables["digits"], tables["fashion"]
-    assert set(digits) == {"raw pixels / 16", "raw counts 0..16", "defaults"}
+    assert set(digits) == {"raw pixels / 16", "raw counts 0..16", "standardised pixels", "defaults"}
     assert digits["raw pixels / 16"]["at_least_raw"] == 2  # the reference itself
     # the features carry the labels: far above chance (0.1) on both
     assert digits["defaults"]["mean"] > 0.9 and fashion["defaults"]["mean"] > 0.7
@@ -280,6 +280,7 @@ def test_features_benchmark_resplits_pool_and_split_the_images(monkeypatch):
     table = features.fashion_resplits((0, 1), {"2 epochs": {"n_iter": 2}}, lines.append, 150)
     assert lines[0].startswith("FashionMNIST images, random 450 / 150 splits of all 600")
     assert table["raw pixels"]["at_least_raw"] == table["raw pixels"]["n"] == 2
+    assert table["standardised pixels"]["n"] == 2 and table["standardised pixels"]["mean"] > 0.5
     assert table["2 epochs"]["n"] == 2 and table["2 epochs"]["mean"] > 0.5
 
 
