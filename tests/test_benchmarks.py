@@ -20,7 +20,10 @@ def test_every_benchmark_section_runs(capsys):
     assert run.floor(600, 784, 250, cpu, times["ours"], lines.append) > 0
     table = run.scaling(cpu, [300], [10], lines.append)
     assert set(table) == {(300, 10)}
-    assert run.sigma_cost(X, cpu, 1, lines.append) > 0
+    n_lines = len(lines)
+    assert run.sigma_cost(X, cpu, 1, lines.append, repeats=2) > 0
+    rounds = [line for line in lines[n_lines:] if "learned / fixed in each round" in line]
+    assert len(rounds) == 1 and rounds[0].count(",") == 1  # one ratio per round
     results = run.inference(cpu, 3000, lines.append)
     assert set(results) == {"transform", "score_samples", "reconstruct"}
     assert any("floor" in line for line in lines)
