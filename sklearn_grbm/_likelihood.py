@@ -9,6 +9,7 @@ to the model through the GRBMs with weights beta W; every intermediate model
 is a GRBM, so its Gibbs transitions are the ordinary ones.
 """
 
+import dataclasses
 import hashlib
 import math
 import warnings
@@ -52,6 +53,11 @@ AIS_CHAIN_BATCH, AIS_MAX_CHAINS, AIS_TARGET_STDERR, AIS_MAX_DOUBLINGS = 100, 100
 #: An AIS estimate whose weights have an effective sample size below this
 #: fraction of its chains is reported as unsure.
 AIS_MIN_ESS_FRACTION = 0.1
+#: After AIS, the hidden modes reached by ascent (:func:`hidden_modes`) from
+#: every unit on, every unit off and MODE_RANDOM_STARTS random states bound
+#: log Z from below; where they exceed the AIS estimate by more than
+#: MODE_MARGIN nats plus three standard errors, AIS has missed them.
+MODE_RANDOM_STARTS, MODE_MARGIN = 16, 0.1
 
 
 def ais_betas(n_components, n_features, n_chains):
@@ -77,14 +83,22 @@ class LogPartition:
     ess: float = float("nan")
     n_chains: int = 0
     n_betas: int = 0
+    #: Nats by which the AIS estimate fell below the weight of the hidden
+    #: modes found after it (``value`` is then that weight); 0 otherwise.
+    missed: float = 0.0
 
     @property
     def unsure(self):
-        """Whether AIS missed its standard-error target or its weights rest
-        on a small fraction of its chains (see AIS_MIN_ESS_FRACTION)."""
+        """Whether AIS missed its standard-error target, its weights rest on
+        a small fraction of its chains (see AIS_MIN_ESS_FRACTION) or it
+        missed hidden modes that outweigh its estimate."""
         if self.method != "ais":
             return False
-        return self.stderr > AIS_TARGET_STDERR or self.ess < AIS_MIN_ESS_FRACTION * self.n_chains
+        return (
+            self.stderr > AIS_TARGET_STDERR
+            or self.ess < AIS_MIN_ESS_FRACTION * self.n_chains
+            or self.missed > 0.0
+        )
 
 
 def exact_is_affordable(n_components, n_features):
@@ -145,6 +159,50 @@ def log_partition_exact(params, *, max_batch_elements=2**22):
     return LogPartition(
         value=gaussian_constant(params.log_sigma) + log_sum, stderr=0.0, method="exact"
     )
+
+
+def hidden_modes(params, starts, max_flips=None):
+    """Local maxima of the hidden states' log weight (v integrated out), by
+    ascent from each row of ``starts`` (n, M) in {0, 1}: each step flips, in
+    every row not yet at a maximum, the one unit whose flip gains most, until
+    no single flip gains (or ``max_flips`` steps, 2 M by default). Every
+    step raises a row's weight, so the ascent ends.
+
+    Flipping unit j changes the log weight by ``(1 - 2 h_j) a_j + q_j`` with
+    ``a = c + W (b + W^T h) / sigma^2``, unit j's input at the mean of
+    ``p(v | h)``, and ``q_j = |W_j / sigma|^2 / 2``. The log weight is a
+    convex quadratic in h, so its large states are where the model's mass
+    can pile up far from the data, which AIS from the base model may miss.
+
+    Returns the distinct states reached (k, M), in float64.
+    """
+    params = RBMParams(*(t.to(torch.float64) for t in params))
+    h = starts.to(torch.float64).clone()
+    W, inv_var = params.W, params.inv_var
+    spread = 0.5 * (W * W * inv_var).sum(dim=1)
+    b_scaled = params.b * inv_var
+    rows = torch.arange(h.shape[0], device=h.device)
+    max_flips = 2 * W.shape[0] if max_flips is None else max_flips
+    for _ in range(max_flips):
+        inputs = torch.addmm(params.c + W @ b_scaled, (h @ W) * inv_var, W.T)
+        gains, best = ((1.0 - 2.0 * h) * inputs + spread).max(dim=1)
+        rising = gains > 0
+        if not bool(rising.any()):
+            break
+        h[rows[rising], best[rising]] = 1.0 - h[rows[rising], best[rising]]
+    return torch.unique(h, dim=0)
+
+
+def log_partition_lower_bound(params, starts, max_flips=None):
+    """A lower bound on log Z: the log of the summed weights of the distinct
+    hidden states :func:`hidden_modes` reaches from ``starts``, each
+    integrated over v exactly (deterministic, float64). Tight where the mass
+    sits in a few states, as when the model has collapsed onto modes away
+    from the data."""
+    params = RBMParams(*(t.to(torch.float64) for t in params))
+    states = hidden_modes(params, starts, max_flips)
+    log_sum = float(torch.logsumexp(hidden_state_log_weights(states, params), dim=0))
+    return gaussian_constant(params.log_sigma) + log_sum
 
 
 #: ``log_partition_grid`` integrates on at most this many grid points.
@@ -485,6 +543,18 @@ def warn_if_unsure(log_z, stacklevel=3):
     """An :class:`AISWarning` that says what is unsure and what to do."""
     if not log_z.unsure:
         return
+    if log_z.missed > 0.0:
+        warnings.warn(
+            f"AIS missed hidden modes of the model: the weight of the hidden states found by "
+            f"ascent puts log Z at least {log_z.missed:.6g} nats above the AIS estimate, so "
+            f"log Z is at least {log_z.value:.6g}, which log-likelihoods now use; they may still "
+            f"be too high. The model's mass sits on hidden states that its training chains "
+            f"never visited: score held-out rows against a simpler model, or train with more "
+            f"Gibbs steps (n_gibbs_steps) or a persistent sampler.",
+            AISWarning,
+            stacklevel=stacklevel,
+        )
+        return
     warnings.warn(
         f"AIS is unsure of log Z: standard error {log_z.stderr:.3g} nats (target "
         f"{AIS_TARGET_STDERR}), effective sample size {log_z.ess:.0f} of {log_z.n_chains} "
@@ -523,9 +593,19 @@ def log_partition(params_on, shape, device, dtype, method, *, n_chains, n_betas,
         return log_partition_exact(params_on(device, torch.float64))
     with torch.inference_mode():
         generator = make_generator(device, seed)
-        return log_partition_ais(
-            params_on(device, dtype), generator, n_chains=n_chains, n_betas=n_betas
+        params = params_on(device, dtype)
+        estimate = log_partition_ais(params, generator, n_chains=n_chains, n_betas=n_betas)
+        # Drawn after AIS, so that its chains are those of the same seed without the check.
+        n_components = params.W.shape[0]
+        random = torch.rand(
+            MODE_RANDOM_STARTS, n_components, generator=generator, device=device, dtype=dtype
         )
+        ends = torch.tensor([[1.0], [0.0]], dtype=dtype, device=device).expand(2, n_components)
+        starts = torch.cat([ends, (random < 0.5).to(dtype)])
+        modes = log_partition_lower_bound(params, starts, max_flips=n_components)
+    if modes > estimate.value + 3.0 * estimate.stderr + MODE_MARGIN:
+        return dataclasses.replace(estimate, value=modes, missed=modes - estimate.value)
+    return estimate
 
 
 def raise_bounds(params, X, n_betas, seed, chunk_elements):

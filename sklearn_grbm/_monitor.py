@@ -9,7 +9,7 @@ import warnings
 import numpy as np
 import torch
 
-from ._functional import RBMParams, free_energy
+from ._functional import RBMParams, free_energy, hidden_probs
 from ._likelihood import (
     GRID_MAX_POINTS,
     gaussian_constant,
@@ -17,6 +17,7 @@ from ._likelihood import (
     log_partition_ais,
     log_partition_exact,
     log_partition_grid,
+    log_partition_lower_bound,
 )
 from ._optim import DECAY_AFTER, drop_epoch
 from ._random import make_generator
@@ -219,14 +220,33 @@ def mean_gaussian_log_likelihood(variance, log_sigma):
     return -0.5 * quadratic - gaussian_constant(log_sigma)
 
 
-def low_log_partition(params, budget, generator):
+def mode_search_starts(params, v, budget):
+    """Where :func:`low_log_partition` starts its ascent to the hidden modes:
+    every unit on, every unit off, and the thresholded ``p(h | v)`` of as
+    many of the rows ``v`` as ``budget`` multiply-adds afford (an ascent of
+    at most M flips costs ``2 M^2 D`` a start)."""
+    n_components, n_features = params.W.shape
+    per_start = 2.0 * n_components * n_components * n_features
+    n_rows = min(v.shape[0], max(0, int(budget / per_start) - 2))
+    order = strided_rows(v.shape[0], n_rows, v.device)
+    p = hidden_probs(v[order], params.W, params.c, params.inv_var) if n_rows else params.c[:0]
+    ends = torch.tensor([[1.0], [0.0]], dtype=params.W.dtype, device=params.W.device)
+    return torch.cat([ends.expand(2, n_components), (p > 0.5).to(params.W.dtype)])
+
+
+def low_log_partition(params, budget, generator, v=None):
     """log Z, or an estimate that errs low: exact when ``2^M M D <= budget``,
     else on a grid over v where that takes at most ``max(budget,
     BELOW_GAUSSIAN_GRID_WORK)`` multiply-adds (data of a few columns), else by
     AIS (which underestimates it) on about ``budget``, less three standard
-    errors (NaN when AIS gives none). Enumeration and the grid run in
-    float64, AIS its products in the dtype of ``params`` (accumulating in
-    float64); ``generator`` on their device."""
+    errors, or the exact weight of the hidden modes found by ascent from the
+    rows ``v`` (:func:`mode_search_starts`), whichever is higher: both err
+    low, and a short AIS misses the modes of a model whose mass has piled up
+    far from the data (a 256-unit model of 10-D blobs 43 nats below the
+    Gaussian, whose AIS at 1,220 temperatures put it above; the modes' weight
+    is within 1.3 nats of AIS at 40,000). Enumeration, the grid and the modes
+    run in float64, AIS its products in the dtype of ``params``
+    (accumulating in float64); ``generator`` on their device."""
     n_components, n_features = params.W.shape
     if (2.0**n_components) * n_components * n_features <= budget:
         return log_partition_exact(params).value
@@ -238,7 +258,12 @@ def low_log_partition(params, budget, generator):
     low, high = BELOW_GAUSSIAN_BETAS
     n_betas = max(low, min(high, int(budget / per_beta)))
     estimate = log_partition_ais(params, generator, n_chains=BELOW_GAUSSIAN_CHAINS, n_betas=n_betas)
-    return estimate.value - 3.0 * estimate.stderr
+    ais = estimate.value - 3.0 * estimate.stderr
+    if v is None:
+        return ais
+    starts = mode_search_starts(params, v, budget)
+    modes = log_partition_lower_bound(params, starts, max_flips=n_components)
+    return modes if not ais >= modes else ais  # the modes where AIS gives NaN
 
 
 def model_log_likelihood(params, v, budget, generator):
@@ -246,7 +271,7 @@ def model_log_likelihood(params, v, budget, generator):
     in the dtype of ``params``) with :func:`low_log_partition`: exact, or
     errs high."""
     with torch.inference_mode():
-        log_z = low_log_partition(params, budget, generator)
+        log_z = low_log_partition(params, budget, generator, v)
         return -free_energy(v, params).to(torch.float64) - log_z
 
 

@@ -702,7 +702,14 @@ class GaussianBernoulliRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Ba
         Returns
         -------
         log_z : LogPartition
-            ``value`` (nats), ``stderr`` (0 when exact) and ``method``.
+            ``value`` (nats), ``stderr`` (0 when exact) and ``method``; for
+            AIS also ``ess``, ``n_chains``, ``n_betas`` and ``missed``: after
+            AIS the hidden states of largest exact weight are found by ascent
+            (from every unit on, every unit off and random states), and where
+            their summed weight, a lower bound on log Z, exceeds the AIS
+            estimate by more than three standard errors and 0.1 nats, ``value`` is that
+            weight, ``missed`` the nats by which AIS fell short, and an
+            :class:`~sklearn_grbm.AISWarning` says so.
         """
         check_is_fitted(self)
         _likelihood.check_ais_options(n_chains, n_betas)

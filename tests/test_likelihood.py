@@ -7,6 +7,7 @@ import pytest
 import torch
 from numpy.testing import assert_allclose
 from scipy import integrate
+from scipy.special import logsumexp
 from sklearn.datasets import load_digits
 
 from sklearn_grbm import GaussianBernoulliRBM
@@ -17,10 +18,12 @@ from sklearn_grbm._likelihood import (
     calibration_is_affordable,
     choose_method,
     exact_is_affordable,
+    hidden_modes,
     log_mean_exp_with_stderr,
     log_partition_ais,
     log_partition_exact,
     log_partition_grid,
+    log_partition_lower_bound,
 )
 
 from . import reference as ref
@@ -52,6 +55,78 @@ def test_exact_log_partition_is_independent_of_batching():
     whole = log_partition_exact(torch_params(*model)).value
     pieces = log_partition_exact(torch_params(*model), max_batch_elements=7 * 5).value
     assert_allclose(pieces, whole, rtol=1e-13)
+
+
+def _reference_state_log_weights(H, W, b, c, sigma):
+    """SPEC.md's log weight of hidden states, v integrated out (up to the constant)."""
+    shifted = b + H @ W
+    return H @ c + np.sum((shifted**2 - b**2) / (2 * sigma**2), axis=1)
+
+
+@pytest.mark.parametrize("seed, scale", [(0, 0.5), (1, 1.5), (2, 3.0)])
+def test_hidden_modes_are_local_maxima_and_bound_log_z_from_below(seed, scale):
+    W, b, c, sigma = ref.random_model(12, 5, seed=seed, scale=scale)
+    starts = (np.random.RandomState(seed).uniform(size=(40, 12)) < 0.5).astype(float)
+    modes = hidden_modes(torch_params(W, b, c, sigma), torch.tensor(starts)).numpy()
+    weights = _reference_state_log_weights(modes, W, b, c, sigma)
+    start_weights = _reference_state_log_weights(starts, W, b, c, sigma)
+    # no single flip of any state reached gains, by the NumPy formula
+    for j in range(12):
+        flipped = modes.copy()
+        flipped[:, j] = 1.0 - flipped[:, j]
+        assert np.all(_reference_state_log_weights(flipped, W, b, c, sigma) <= weights + 1e-9)
+    assert weights.max() >= start_weights.max() - 1e-9
+    assert len(np.unique(modes, axis=0)) == len(modes)
+    # A lower bound on the enumerated log Z; from every state, the global
+    # maximum is among the modes, so the bound is at least its weight.
+    exact = ref.log_partition(W, b, c, sigma)
+    everything = torch.tensor(ref.all_hidden_states(12))
+    bound = log_partition_lower_bound(torch_params(W, b, c, sigma), everything)
+    all_weights = _reference_state_log_weights(everything.numpy(), W, b, c, sigma)
+    constant = exact - logsumexp(all_weights)
+    assert constant + all_weights.max() - 1e-9 <= bound <= exact + 1e-9
+    assert log_partition_lower_bound(torch_params(W, b, c, sigma), torch.tensor(starts)) <= bound
+
+
+def test_log_partition_says_when_ais_misses_a_hidden_mode():
+    # 40 units of one direction: a state's weight depends only on how many
+    # are on, k, as c k + (w k)^2 / 2 (b = 0, sigma = 1), so log Z is a sum
+    # over k (NumPy, float64). AIS from the W = 0 model starts with every
+    # unit off (c = -15) and never climbs the barrier to k = 40, which holds
+    # nearly all the mass, 200 nats above the all-off state.
+    from scipy.special import gammaln
+
+    from sklearn_grbm import AISWarning
+
+    n_components, n_features, w, c = 40, 20, 1.0, -15.0
+    direction = np.zeros(n_features)
+    direction[0] = 1.0
+    W = np.tile(w * direction, (n_components, 1))
+    b, sigma = np.zeros(n_features), np.ones(n_features)
+    k = np.arange(n_components + 1)
+    log_binomial = gammaln(n_components + 1) - gammaln(k + 1) - gammaln(n_components - k + 1)
+    exact = 0.5 * n_features * np.log(2 * np.pi) + logsumexp(
+        log_binomial + c * k + 0.5 * (w * k) ** 2
+    )
+    rbm = fitted_with(W, b, np.full(n_components, c), sigma)
+    with pytest.warns(AISWarning, match="missed hidden modes") as record:
+        log_z = rbm.log_partition("ais", n_chains=100, n_betas=1000, random_state=0)
+    assert log_z.missed > 150.0 and log_z.unsure
+    assert exact - 0.01 < log_z.value <= exact + 1e-9  # the all-on state's weight
+    assert f"{log_z.value:.6g}" in str(record[0].message)
+    # score_samples uses it, and says so again
+    with pytest.warns(AISWarning, match="missed hidden modes"):
+        scores = rbm.score_samples(np.zeros((3, n_features)))
+    assert_allclose(
+        scores,
+        -ref.free_energy(np.zeros((3, n_features)), W, b, rbm.intercept_hidden_, sigma)
+        - log_z.value,
+    )
+    # A model whose modes AIS finds is left as AIS gave it.
+    healthy = fitted_with(*ref.random_model(40, 20, seed=0, scale=0.1))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", AISWarning)
+        assert healthy.log_partition("ais", n_chains=100, n_betas=1000).missed == 0.0
 
 
 @pytest.mark.parametrize("n_features", [1, 2, 3])
