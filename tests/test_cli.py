@@ -160,3 +160,23 @@ def test_default_run_is_on_the_embedded_images_beside_the_notebook_loop(tmp_path
     row = next(line.split() for line in out.splitlines() if line.split()[:1] == ["4"])
     assert 0 < float(row[3]) < 1 and abs(float(row[4]) - float(row[2]) / float(row[3])) < 0.01
     assert (tmp_path / "reconstructions.png").stat().st_size > 0
+
+
+def test_the_table_says_where_ais_missed_hidden_modes():
+    from sklearn_grbm.experiment import format_table
+
+    row = dict(
+        n_components=250,
+        mse=0.02,
+        protocol_mse=0.02,
+        log_likelihood=-1600.0,
+        log_z_stderr=0.5,
+        log_z_method="ais",
+        log_z_ess=2.0,
+        log_z_unsure=True,
+        fit_seconds=1.0,
+    )
+    quiet = format_table([dict(row, log_z_missed=0.0)])
+    assert "missed" not in quiet and "(ais*)" in quiet
+    loud = format_table([dict(row, log_z_missed=155.5)]).splitlines()
+    assert loud[-1].startswith("(AIS missed hidden modes") and "M=250: 156" in loud[-1]
