@@ -58,6 +58,8 @@ AIS_MIN_ESS_FRACTION = 0.1
 #: log Z from below; where they exceed the AIS estimate by more than
 #: MODE_MARGIN nats plus three standard errors, AIS has missed them.
 MODE_RANDOM_STARTS, MODE_MARGIN = 16, 0.1
+#: The ascent stops where no single flip gains more than this many nats.
+MODE_MIN_GAIN = 1e-5
 
 
 def ais_betas(n_components, n_features, n_chains):
@@ -165,7 +167,8 @@ def hidden_modes(params, starts, max_flips=None):
     """Local maxima of the hidden states' log weight (v integrated out), by
     ascent from each row of ``starts`` (n, M) in {0, 1}: each step flips, in
     every row not yet at a maximum, the one unit whose flip gains most, until
-    no single flip gains (or ``max_flips`` steps, 2 M by default). Every
+    no single flip gains more than MODE_MIN_GAIN (or ``max_flips`` steps, 2 M
+    by default). Every
     step raises a row's weight, so the ascent ends.
 
     Flipping unit j changes the log weight by ``(1 - 2 h_j) a_j + q_j`` with
@@ -174,33 +177,37 @@ def hidden_modes(params, starts, max_flips=None):
     convex quadratic in h, so its large states are where the model's mass
     can pile up far from the data, which AIS from the base model may miss.
 
-    Returns the distinct states reached (k, M), in float64.
+    Runs in the parameters' dtype (the states reached need no more: any
+    set of distinct states bounds log Z); returns the distinct states
+    reached (k, M), in that dtype.
     """
-    params = RBMParams(*(t.to(torch.float64) for t in params))
-    h = starts.to(torch.float64).clone()
+    h = starts.to(params.W.dtype).clone()
     W, inv_var = params.W, params.inv_var
     spread = 0.5 * (W * W * inv_var).sum(dim=1)
     b_scaled = params.b * inv_var
-    rows = torch.arange(h.shape[0], device=h.device)
+    bias = params.c + W @ b_scaled
+    active = torch.arange(h.shape[0], device=h.device)  # the rows still climbing
     max_flips = 2 * W.shape[0] if max_flips is None else max_flips
     for _ in range(max_flips):
-        inputs = torch.addmm(params.c + W @ b_scaled, (h @ W) * inv_var, W.T)
-        gains, best = ((1.0 - 2.0 * h) * inputs + spread).max(dim=1)
-        rising = gains > 0
-        if not bool(rising.any()):
+        climbing = h[active]
+        inputs = torch.addmm(bias, (climbing @ W) * inv_var, W.T)
+        gains, best = ((1.0 - 2.0 * climbing) * inputs + spread).max(dim=1)
+        rising = gains > MODE_MIN_GAIN  # not 0: rounding could flip a unit back and forth
+        active, best = active[rising], best[rising]
+        if active.numel() == 0:
             break
-        h[rows[rising], best[rising]] = 1.0 - h[rows[rising], best[rising]]
+        h[active, best] = 1.0 - h[active, best]
     return torch.unique(h, dim=0)
 
 
 def log_partition_lower_bound(params, starts, max_flips=None):
     """A lower bound on log Z: the log of the summed weights of the distinct
-    hidden states :func:`hidden_modes` reaches from ``starts``, each
-    integrated over v exactly (deterministic, float64). Tight where the mass
+    hidden states :func:`hidden_modes` reaches from ``starts`` (in the
+    parameters' dtype), each integrated over v exactly (float64). Tight where the mass
     sits in a few states, as when the model has collapsed onto modes away
     from the data."""
+    states = hidden_modes(params, starts, max_flips).to(torch.float64)
     params = RBMParams(*(t.to(torch.float64) for t in params))
-    states = hidden_modes(params, starts, max_flips)
     log_sum = float(torch.logsumexp(hidden_state_log_weights(states, params), dim=0))
     return gaussian_constant(params.log_sigma) + log_sum
 
