@@ -168,8 +168,7 @@ def hidden_modes(params, starts, max_flips=None):
     ascent from each row of ``starts`` (n, M) in {0, 1}: each step flips, in
     every row not yet at a maximum, the one unit whose flip gains most, until
     no single flip gains more than MODE_MIN_GAIN (or ``max_flips`` steps, 2 M
-    by default). Every
-    step raises a row's weight, so the ascent ends.
+    by default). Every step raises a row's weight, so the ascent ends.
 
     Flipping unit j changes the log weight by ``(1 - 2 h_j) a_j + q_j`` with
     ``a = c + W (b + W^T h) / sigma^2``, unit j's input at the mean of
@@ -198,6 +197,13 @@ def hidden_modes(params, starts, max_flips=None):
             break
         h[active, best] = 1.0 - h[active, best]
     return torch.unique(h, dim=0)
+
+
+def mode_starts(params, extra):
+    """Starts of the ascent: every unit on, every unit off, then the rows of
+    ``extra`` (k, M), in the parameters' dtype."""
+    ends = torch.tensor([[1.0], [0.0]], dtype=params.W.dtype, device=params.W.device)
+    return torch.cat([ends.expand(2, params.W.shape[0]), extra.to(params.W.dtype)])
 
 
 def log_partition_lower_bound(params, starts, max_flips=None):
@@ -607,8 +613,7 @@ def log_partition(params_on, shape, device, dtype, method, *, n_chains, n_betas,
         random = torch.rand(
             MODE_RANDOM_STARTS, n_components, generator=generator, device=device, dtype=dtype
         )
-        ends = torch.tensor([[1.0], [0.0]], dtype=dtype, device=device).expand(2, n_components)
-        starts = torch.cat([ends, (random < 0.5).to(dtype)])
+        starts = mode_starts(params, random < 0.5)
         modes = log_partition_lower_bound(params, starts, max_flips=n_components)
     if modes > estimate.value + 3.0 * estimate.stderr + MODE_MARGIN:
         return dataclasses.replace(estimate, value=modes, missed=modes - estimate.value)

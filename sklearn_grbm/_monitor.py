@@ -18,6 +18,7 @@ from ._likelihood import (
     log_partition_exact,
     log_partition_grid,
     log_partition_lower_bound,
+    mode_starts,
 )
 from ._optim import DECAY_AFTER, drop_epoch
 from ._random import make_generator
@@ -229,9 +230,8 @@ def mode_search_starts(params, v, budget):
     per_start = 2.0 * n_components * n_components * n_features
     n_rows = min(v.shape[0], max(0, int(budget / per_start) - 2))
     order = strided_rows(v.shape[0], n_rows, v.device)
-    p = hidden_probs(v[order], params.W, params.c, params.inv_var) if n_rows else params.c[:0]
-    ends = torch.tensor([[1.0], [0.0]], dtype=params.W.dtype, device=params.W.device)
-    return torch.cat([ends.expand(2, n_components), (p > 0.5).to(params.W.dtype)])
+    p = hidden_probs(v[order], params.W, params.c, params.inv_var)
+    return mode_starts(params, p > 0.5)
 
 
 def low_log_partition(params, budget, generator, v=None):
@@ -244,9 +244,10 @@ def low_log_partition(params, budget, generator, v=None):
     low, and a short AIS misses the modes of a model whose mass has piled up
     far from the data (a 256-unit model of 10-D blobs 43 nats below the
     Gaussian, whose AIS at 1,220 temperatures put it above; the modes' weight
-    is within 1.3 nats of AIS at 40,000). Enumeration, the grid and the modes
-    run in float64, AIS its products in the dtype of ``params``
-    (accumulating in float64); ``generator`` on their device."""
+    is within 1.3 nats of AIS at 40,000). Enumeration and the grid run in
+    float64; AIS its products and the ascent its flips in the dtype of
+    ``params`` (AIS accumulating in float64, the modes' weights exact in
+    float64); ``generator`` on their device."""
     n_components, n_features = params.W.shape
     if (2.0**n_components) * n_components * n_features <= budget:
         return log_partition_exact(params).value
