@@ -271,6 +271,7 @@ def test_defaults_are_the_notebooks():
         sigma_learning_rate="auto",
         max_update_norm=None,
         calibrate_sigma=True,
+        mode_negatives="auto",
         learning_rate_schedule="auto",
         optimizer="adam",
         momentum=0.9,
