@@ -16,7 +16,9 @@ finds after it, which the row then uses (still an upper bound on log p(x)):
 * ``GaussianBernoulliRBM`` with the defaults (only ``n_components``) after 25
   and after 100 epochs; the defaults fitted on ``1000 X - 7`` with the units
   undone (``+ D log 1000``: the same model, so the same number); the seed
-  notebook's model (``standardize=False, learn_sigma=False, sigma=1``); PCD;
+  notebook's model (``standardize=False, learn_sigma=False, sigma=1``); the
+  defaults without the hidden modes in CD's negatives (``mode_negatives=False``,
+  the defaults before 2026-12-04 on the images); PCD;
 * the diagonal Gaussian (the GRBM with W = 0), ``PCA(k).score``,
   ``FactorAnalysis(k).score`` and ``GaussianMixture(K, covariance_type="diag")``.
 
@@ -171,6 +173,10 @@ def run(name, X_train, X_test, n_components, sizes, epochs, out, betas=(AIS_BETA
     show(
         f"GRBM({n_components}) defaults, {short} epochs, on 1000 X - 7",
         grbm_row(X_train, X_test, n_iter=short, shift_units=True, **defaults),
+    )
+    show(
+        f"GRBM({n_components}) no mode negatives, {short} epochs",
+        grbm_row(X_train, X_test, n_iter=short, mode_negatives=False, **defaults),
     )
     show(
         f"GRBM({n_components}) PCD, {short} epochs",

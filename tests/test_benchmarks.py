@@ -156,7 +156,7 @@ def test_density_and_bounds_benchmarks_run(tmp_path, monkeypatch):
         assert "diagonal Gaussian" in rows and any(name.startswith("PCA") for name in rows)
         grbms = [row for name, row in rows.items() if name.startswith("GRBM")]
         # AIS (20 units are not enumerated) with the reverse-annealing lower bound beside it
-        assert len(grbms) == 5 and all(np.isfinite(row.lower) for row in grbms)
+        assert len(grbms) == 6 and all(np.isfinite(row.lower) for row in grbms)
     assert len(verdicts) == 9 and (tmp_path / "density_quick.txt").exists()
     table = likelihood_bounds.main(["--quick"])
     assert all(np.isfinite(row[3]) and np.isfinite(row[4]) for row in table)
