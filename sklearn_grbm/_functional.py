@@ -77,13 +77,17 @@ def sample_visible(mean, sigma, generator):
     return torch.addcmul(mean, noise.to(mean.dtype), sigma)
 
 
-def hidden_state_log_weights(h, params):
+def hidden_state_log_weights(h, params, shift=None):
     """Unnormalised log marginal of hidden states ``h`` (n, M), v integrated
     out (up to the constant ``(D/2) log(2 pi) + sum_i log sigma_i``)::
 
         c.h + sum_i ((b_i + (W^T h)_i)^2 - b_i^2) / (2 sigma_i^2)
+
+    ``shift``: ``h @ W``, where the caller needs it too (the means of
+    ``p(v | h)`` less ``b``).
     """
-    shift = h @ params.W
+    if shift is None:
+        shift = h @ params.W
     return h @ params.c + 0.5 * (shift * (2.0 * params.b + shift) * params.inv_var).sum(dim=1)
 
 

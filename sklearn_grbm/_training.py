@@ -216,9 +216,8 @@ def with_mode_negatives(negative, modes, p_pos, params, generator):
     reference = (p_pos[:MODE_REFERENCE_ROWS] > 0.5).to(modes.dtype)
     n_reference = reference.shape[0]
     states = torch.cat([reference, modes])
-    shift = states @ params.W  # the means of p(v | h) less b, as in hidden_state_log_weights
-    quadratic = (shift * (2.0 * params.b + shift) * params.inv_var).sum(dim=1)
-    log_weights = torch.addcmul(states @ params.c, quadratic, torch.tensor(0.5, dtype=shift.dtype))
+    shift = states @ params.W  # the means of p(v | h) less b: the modes' draws need them
+    log_weights = hidden_state_log_weights(states, params, shift)
     log_data = torch.logsumexp(log_weights[:n_reference], dim=0)
     mode_weights = log_weights[n_reference:]
     average = log_data - math.log(n_reference)
