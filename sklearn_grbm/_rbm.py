@@ -38,7 +38,7 @@ from ._functional import (
 )
 from ._initialization import PARAMETERS
 from ._random import epoch_seed, make_generator, seed_from
-from ._scaling import to_data_units
+from ._scaling import Scaling, to_data_units
 from .exceptions import DivergenceError
 
 #: Rows of a chunk in transform/score_samples/...: this many elements at most.
@@ -742,9 +742,32 @@ class GaussianBernoulliRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Ba
         _likelihood.warn_if_unsure(result)
         return result
 
+    def _estimation_coordinates(self):
+        """``(params_on, scaling)``: the model in its training coordinates and
+        the map ``v' = (v - shift) / scale`` to them.
+
+        log Z and the likelihood bounds are estimated there, where (with
+        ``standardize``) every number is of order one, and mapped back by the
+        Jacobian ``sum(log scale)``: so they do not depend on the data's units
+        up to rounding (a sampler fed data-unit parameters draws other
+        Bernoulli samples for data in other units), and float32 keeps its
+        precision for data far from the origin. A model that was never fitted
+        here (attributes set by hand) is its own coordinates.
+        """
+        if getattr(self, "_training_state", None) is None:
+            return self._params_on, Scaling.identity(self.components_.shape[1])
+        state = self._current_state()
+        arrays = [state["params"][name] for name in PARAMETERS]
+
+        def params_on(device, dtype):
+            return RBMParams(*(to_tensor(array, device, dtype) for array in arrays))
+
+        return params_on, Scaling(*state["scaling"])
+
     def _estimate_log_z(self, method, n_chains, n_betas, random_state):
-        return _likelihood.log_partition(
-            self._params_on,
+        params_on, scaling = self._estimation_coordinates()
+        result = _likelihood.log_partition(
+            params_on,
             self.components_.shape,
             inference_device(self.device),
             torch.float32 if self.components_.dtype == np.float32 else torch.float64,
@@ -753,6 +776,7 @@ class GaussianBernoulliRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Ba
             n_betas=n_betas,
             seed=seed_from(self.random_state if random_state is None else random_state),
         )
+        return dataclasses.replace(result, value=result.value + _log_jacobian(scaling))
 
     def log_likelihood_bounds(self, X, *, n_betas=None, random_state=None):
         """log p(x) of each row from both sides, in nats.
@@ -785,8 +809,11 @@ class GaussianBernoulliRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Ba
         _likelihood.warn_if_unsure(log_z)
         upper = -self._map_rows(X, free_energy, None).astype(np.float64) - log_z.value
         device = _likelihood.likelihood_device(inference_device(self.device))
-        params = self._params_on(device, compute_dtype(X.dtype, device))
-        lower = _likelihood.raise_bounds(params, X, log_z.n_betas, seed, _CHUNK_ELEMENTS)
+        params_on, scaling = self._estimation_coordinates()
+        params = params_on(device, compute_dtype(X.dtype, device))
+        X_training = ((X - scaling.shift) / scaling.scale).astype(X.dtype, copy=False)
+        lower = _likelihood.raise_bounds(params, X_training, log_z.n_betas, seed, _CHUNK_ELEMENTS)
+        lower -= _log_jacobian(scaling)
         return _likelihood.LikelihoodBounds(lower.astype(X.dtype), upper.astype(X.dtype))
 
     def _parameter_fingerprint(self):
@@ -890,3 +917,8 @@ class GaussianBernoulliRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Ba
         tags = super().__sklearn_tags__()
         tags.transformer_tags.preserves_dtype = ["float64", "float32"]
         return tags
+
+
+def _log_jacobian(scaling):
+    """``sum(log scale)``: log p(v) = log p'(v') - this, log Z = log Z' + this."""
+    return float(np.sum(np.log(scaling.scale)))

@@ -109,3 +109,25 @@ def test_partial_fit_standardises_with_the_statistics_of_every_row_seen():
     fitted = GaussianBernoulliRBM(n_components=3, n_iter=2, random_state=0).fit(X)
     stepped = GaussianBernoulliRBM(n_components=3, random_state=0).partial_fit(X).partial_fit(X)
     np.testing.assert_array_equal(fitted.components_, stepped.components_)
+
+
+def test_estimated_log_likelihoods_do_not_depend_on_the_units():
+    # Wide enough for the hidden-mode negatives (>= 128 columns) and for AIS
+    # (2^24 hidden states are not enumerated): log Z and the RAISE bounds are
+    # estimated in the training coordinates, so the same seed gives the same
+    # estimates in any units, shifted by -sum(log a) exactly (in data units
+    # AIS drew other Bernoulli samples and moved by a tenth of a nat).
+    rng = np.random.RandomState(3)
+    X = rng.standard_t(4, size=(300, 150)) @ rng.normal(size=(150, 150)) * 0.1
+    a, t = np.exp(rng.uniform(-5, 5, 150)), rng.normal(0, 100, 150)
+    params = dict(n_components=24, n_iter=3, random_state=0)
+    model = GaussianBernoulliRBM(**params).fit(X)
+    moved = GaussianBernoulliRBM(**params).fit(a * X + t)
+    log_a = np.sum(np.log(a))
+    assert model.log_partition().method == "ais"
+    assert_allclose(moved.log_partition().value, model.log_partition().value + log_a, rtol=1e-9)
+    assert_allclose(moved.score_samples(a * X + t), model.score_samples(X) - log_a, rtol=1e-9)
+    bounds = model.log_likelihood_bounds(X[:20], n_betas=50)
+    moved_bounds = moved.log_likelihood_bounds(a * X[:20] + t, n_betas=50)
+    assert_allclose(moved_bounds.lower, bounds.lower - log_a, rtol=1e-9)
+    assert_allclose(moved_bounds.upper, bounds.upper - log_a, rtol=1e-9)
