@@ -157,33 +157,64 @@ def test_density_and_bounds_benchmarks_run(tmp_path, monkeypatch):
         grbms = [row for name, row in rows.items() if name.startswith("GRBM")]
         # AIS (20 units are not enumerated) with the reverse-annealing lower bound beside it
         assert len(grbms) == 6 and all(np.isfinite(row.lower) for row in grbms)
-    assert len(verdicts) == 9 and (tmp_path / "density_quick.txt").exists()
+    assert len(verdicts) == 12 and (tmp_path / "density_quick.txt").exists()
     table = likelihood_bounds.main(["--quick"])
     assert all(np.isfinite(row[3]) and np.isfinite(row[4]) for row in table)
 
 
-def test_density_checks_trust_the_lower_bound_and_compare_free_energies():
-    from benchmarks.density import Row, checks
+def test_density_checks_trust_the_lower_bound_and_compare_seed_means():
+    from benchmarks.density import UNITS_FLOAT64, Row, checks
 
-    def verdicts(first, moved_free_energy=-100.0):
+    def seeds(*values, lower=1.0, stderr=0.1, ess=50):
+        fits = [Row(v, stderr, ess, lower, -100.0, 1.0) for v in values]
+        return Row.of_seeds(fits)
+
+    def verdicts(first, later=None, moved=None, in_float64=(5.0, 5.0)):
         rows = {
             "diagonal Gaussian": Row(0.0),
             "GRBM(5) defaults, 1 epochs": first,
-            "GRBM(5) defaults, 2 epochs": Row(6.0, 0.1, 50, 1.0, -100.0, 1.0),
-            "GRBM(5) defaults, 1 epochs, on 1000 X - 7": Row(
-                5.0, 0.1, 50, 1.0, moved_free_energy, 1.0
-            ),
+            "GRBM(5) defaults, 2 epochs": later or seeds(6.0, 6.0, 6.0),
+            "GRBM(5) defaults, 1 epochs, on 1000 X - 7": moved or seeds(5.0, 5.0, 5.0),
+            UNITS_FLOAT64: Row(in_float64[0], values=in_float64),
         }
         return [verdict for _, verdict in checks("x", rows, 5, (1, 2), lambda line: None)]
 
     # AIS (value) above the Gaussian, lower bound below it: only AIS shows it
-    assert verdicts(Row(5.0, 0.1, 50, -1.0, -100.0, 1.0))[0] == "by AIS only"
-    assert verdicts(Row(5.0, 0.1, 50, 2.0, -100.0, 1.0))[0] == "met"
-    assert verdicts(Row(-5.0, 0.1, 50, -6.0, -100.0, 1.0))[:2] == ["NOT met", "met"]
-    assert verdicts(Row(9.0, 0.1, 50, 2.0, -100.0, 1.0))[1] == "NOT met"  # 2 epochs lost 3 nats
+    assert verdicts(seeds(5.0, 5.0, 5.0, lower=-1.0))[0] == "by AIS only"
+    assert verdicts(seeds(5.0, 5.0, 5.0, lower=2.0))[0] == "met"
+    assert verdicts(seeds(-5.0, -5.0, -5.0, lower=-6.0))[:2] == ["NOT met", "met"]
+    # one seed below the Gaussian fails the check, whatever the mean
+    assert verdicts(seeds(9.0, 9.0, -0.5, lower=-1.0))[0] == "NOT met"
+    # 2 epochs lost 3 nats, with the seeds agreeing: not met
+    assert verdicts(seeds(9.0, 9.0, 9.0))[1] == "NOT met"
+    # the same mean loss within seeds that spread by 20 nats is noise
+    assert verdicts(seeds(-11.0, 9.0, 29.0))[1] == "met"
     # an ESS of 2 means log Z rests on two chains: the verdict says so
-    assert verdicts(Row(5.0, 0.1, 2, 2.0, -100.0, 1.0))[1] == "met, AIS unsure (ESS 2)"
-    assert verdicts(Row(5.0, 0.1, 50, 2.0, -100.0, 1.0), -101.5)[2] == "NOT met"
+    assert verdicts(seeds(5.0, 5.0, 5.0, ess=2))[1] == "met, AIS unsure (ESS 2)"
+    # units: 1.5 nats apart with consistent seeds is not met, within the seeds' spread it is
+    assert verdicts(seeds(5.0, 5.0, 5.0), moved=seeds(6.5, 6.5, 6.5))[2] == "NOT met"
+    assert verdicts(seeds(0.0, 5.0, 10.0), moved=seeds(1.5, 6.5, 11.5))[2] == "met"
+    assert verdicts(seeds(5.0, 5.0, 5.0))[3] == "met"
+    assert verdicts(seeds(5.0, 5.0, 5.0), in_float64=(5.0, 5.001))[3] == "NOT met"
+
+
+def test_seed_rows_average_their_fits():
+    from benchmarks.density import Row
+
+    row = Row.of_seeds(
+        [Row(1.0, 0.3, 40, -1.0, -5.0, 2.0, 0.0), Row(3.0, 0.4, 20, 1.0, -7.0, 4.0, 2.0)]
+    )
+    assert (row.value, row.ess, row.lower, row.free_energy, row.seconds, row.missed) == (
+        2.0,
+        20,
+        0.0,
+        -6.0,
+        3.0,
+        2.0,
+    )
+    assert row.values == (1.0, 3.0) and row.lowers == (-1.0, 1.0)
+    np.testing.assert_allclose(row.seed_error, np.std([1.0, 3.0], ddof=1) / np.sqrt(2))
+    np.testing.assert_allclose(row.stderr, np.sqrt((0.09 + 0.16) / 2 / 2))
 
 
 def test_sigma_temperature_finds_the_exact_best_common_shift_of_sigma(tmp_path, monkeypatch):
