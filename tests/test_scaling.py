@@ -131,3 +131,30 @@ def test_estimated_log_likelihoods_do_not_depend_on_the_units():
     moved_bounds = moved.log_likelihood_bounds(a * X[:20] + t, n_betas=50)
     assert_allclose(moved_bounds.lower, bounds.lower - log_a, rtol=1e-9)
     assert_allclose(moved_bounds.upper, bounds.upper - log_a, rtol=1e-9)
+
+
+def test_float64_images_train_the_same_bits_in_any_units():
+    # With the hidden-mode negatives (>= 128 columns) a difference of one
+    # rounding in the standardised rows grows into another fit within ten
+    # epochs, as another seed would. float64 rows are rounded to a millionth
+    # of a standard deviation in training coordinates, so X and a * X + t
+    # (per column, shifts ten spreads out) train on the same bits.
+    from sklearn_grbm._training import resolve_mode_negatives
+    from sklearn_grbm.datasets import load_fashion_mnist_subset
+
+    rng = np.random.RandomState(0)
+    X = load_fashion_mnist_subset(dtype=np.float64).data[:300] / 255.0
+    X += rng.uniform(size=X.shape) / 256.0
+    a = np.exp(rng.uniform(-4, 4, X.shape[1]))
+    t = rng.normal(0, 10, X.shape[1]) * a
+    params = dict(n_components=32, n_iter=8, random_state=0)
+    assert resolve_mode_negatives("auto", "cd", X.shape[1], True)
+    model = GaussianBernoulliRBM(**params).fit(X)
+    moved = GaussianBernoulliRBM(**params).fit(a * X + t)
+    for name in ("W", "b", "c", "log_sigma"):
+        np.testing.assert_array_equal(
+            moved._training_state["params"][name], model._training_state["params"][name]
+        )
+    assert_allclose(moved.free_energy(a * X + t), model.free_energy(X), rtol=1e-9)
+    assert_allclose(moved.transform(a * X + t), model.transform(X), rtol=1e-9, atol=1e-12)
+    assert_allclose(moved.sigma_, a * model.sigma_, rtol=1e-12)
