@@ -218,6 +218,7 @@ def initial_state(
         },
         "optimizer": None,
         "chains": None,
+        "modes": None,
         "seed": seed_from(random_state),
         "statistics": statistics,
         "standardize": bool(standardize),

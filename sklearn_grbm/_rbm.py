@@ -526,7 +526,9 @@ class GaussianBernoulliRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Ba
         )
         history = {key: list(self.history_.get(key, ())) for key in _monitor.HISTORY_KEYS}
         name, n_iter_start = type(self).__name__, self.n_iter_
-        modes = None
+        modes = state.get("modes")  # absent from states saved before 2026-12-06
+        if modes is not None:
+            modes = to_tensor(modes, device, dtype, copy=True)
         for epoch in range(n_iter_start, n_iter_start + n_epochs):
             start = time.perf_counter()
             generator = make_generator(device, epoch_seed(state["seed"], epoch))
@@ -560,6 +562,7 @@ class GaussianBernoulliRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Ba
             if self.verbose:
                 print(_monitor.epoch_line(name, epoch + 1, record), flush=True)
         new_state = self._state_from_device(state, params, opt_state, chains, X.dtype)
+        new_state["modes"] = None if modes is None else to_numpy(modes, X.dtype)
         self._commit(new_state, history, n_iter_start + n_epochs, device)
         if self.learn_sigma:
             floor = state["sigma_floor"]

@@ -158,3 +158,21 @@ def test_float64_images_train_the_same_bits_in_any_units():
     assert_allclose(moved.free_energy(a * X + t), model.free_energy(X), rtol=1e-9)
     assert_allclose(moved.transform(a * X + t), model.transform(X), rtol=1e-9, atol=1e-12)
     assert_allclose(moved.sigma_, a * model.sigma_, rtol=1e-12)
+
+
+def test_partial_fit_carries_the_hidden_modes_between_calls():
+    # With the hidden-mode negatives each epoch's ascent starts from the
+    # heaviest modes of the epoch before; the training state carries them, so
+    # k calls of partial_fit on X are fit with n_iter=k, bit for bit, on wide
+    # data too.
+    from sklearn_grbm.datasets import load_fashion_mnist_subset
+
+    X = load_fashion_mnist_subset().data[:200] / np.float32(255.0)
+    params = dict(n_components=16, n_iter=3, random_state=0)
+    fitted = GaussianBernoulliRBM(**params).fit(X)
+    stepped = GaussianBernoulliRBM(**params)
+    for _ in range(3):
+        stepped.partial_fit(X)
+    assert stepped._training_state["modes"].shape[1] == 16
+    np.testing.assert_array_equal(fitted.components_, stepped.components_)
+    np.testing.assert_array_equal(fitted.sigma_, stepped.sigma_)
