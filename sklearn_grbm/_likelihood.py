@@ -620,9 +620,11 @@ def log_partition(params_on, shape, device, dtype, method, *, n_chains, n_betas,
     return estimate
 
 
-def raise_bounds(params, X, n_betas, seed, chunk_elements):
+def raise_bounds(params, X, n_betas, seed, chunk_elements, scaling=None):
     """:func:`raise_log_likelihood` over the rows of the array X in chunks,
-    on the parameters' device; a float64 NumPy array."""
+    on the parameters' device; a float64 NumPy array. With ``scaling`` (a
+    ``(shift, scale)`` pair) each chunk is first mapped to ``(X - shift) /
+    scale``, the parameters' coordinates (in float64, then cast)."""
     device = params.W.device
     generator = make_generator(device, seed)
     betas = ais_schedule(n_betas)
@@ -630,7 +632,10 @@ def raise_bounds(params, X, n_betas, seed, chunk_elements):
     out = np.empty(X.shape[0])
     with torch.inference_mode():
         for start in range(0, X.shape[0], chunk):
-            rows = torch.as_tensor(X[start : start + chunk], dtype=params.W.dtype, device=device)
+            rows = X[start : start + chunk]
+            if scaling is not None:
+                rows = (rows - scaling[0]) / scaling[1]
+            rows = torch.as_tensor(rows, dtype=params.W.dtype, device=device)
             out[start : start + chunk] = raise_log_likelihood(params, rows, generator, betas).cpu()
     return out
 

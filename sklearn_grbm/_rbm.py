@@ -749,13 +749,13 @@ class GaussianBernoulliRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Ba
         """``(params_on, scaling)``: the model in its training coordinates and
         the map ``v' = (v - shift) / scale`` to them.
 
-        log Z and the likelihood bounds are estimated there, where (with
-        ``standardize``) every number is of order one, and mapped back by the
-        Jacobian ``sum(log scale)``: so they do not depend on the data's units
-        up to rounding (a sampler fed data-unit parameters draws other
-        Bernoulli samples for data in other units), and float32 keeps its
-        precision for data far from the origin. A model that was never fitted
-        here (attributes set by hand) is its own coordinates.
+        log Z and the likelihood bounds are estimated there and mapped back by
+        the Jacobian ``sum(log scale)``. Their annealing path (weights
+        ``beta W``, the same b, c and sigma) depends on where the origin of the
+        coordinates is; at the data's mean it does not depend on the data's
+        units, so the same seed gives the same estimate in any units (the user
+        guide measures it against the pixels' origin). A model that was never
+        fitted here (attributes set by hand) is its own coordinates.
         """
         if getattr(self, "_training_state", None) is None:
             return self._params_on, Scaling.identity(self.components_.shape[1])
@@ -814,8 +814,9 @@ class GaussianBernoulliRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Ba
         device = _likelihood.likelihood_device(inference_device(self.device))
         params_on, scaling = self._estimation_coordinates()
         params = params_on(device, compute_dtype(X.dtype, device))
-        X_training = ((X - scaling.shift) / scaling.scale).astype(X.dtype, copy=False)
-        lower = _likelihood.raise_bounds(params, X_training, log_z.n_betas, seed, _CHUNK_ELEMENTS)
+        lower = _likelihood.raise_bounds(
+            params, X, log_z.n_betas, seed, _CHUNK_ELEMENTS, scaling=scaling
+        )
         lower -= _log_jacobian(scaling)
         return _likelihood.LikelihoodBounds(lower.astype(X.dtype), upper.astype(X.dtype))
 
