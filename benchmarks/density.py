@@ -1,6 +1,6 @@
 """Held-out log-likelihood of the defaults beside what a scikit-learn user would pick instead.
 
-    python benchmarks/density.py           # digits, FashionMNIST images, natural patches (~10 min)
+    python benchmarks/density.py           # digits, FashionMNIST images, natural patches (~25 min on 2 cores)
     python benchmarks/density.py --quick   # small sizes, a smoke test
 
 For each data set, in nats per held-out row on dequantised pixels (uniform
