@@ -77,18 +77,19 @@ def sample_visible(mean, sigma, generator):
     return torch.addcmul(mean, noise.to(mean.dtype), sigma)
 
 
-def hidden_state_log_weights(h, params, shift=None):
+def hidden_state_log_weights(h, params, shift=None, *, inv_var=None):
     """Unnormalised log marginal of hidden states ``h`` (n, M), v integrated
     out (up to the constant ``(D/2) log(2 pi) + sum_i log sigma_i``)::
 
         c.h + sum_i ((b_i + (W^T h)_i)^2 - b_i^2) / (2 sigma_i^2)
 
     ``shift``: ``h @ W``, where the caller needs it too (the means of
-    ``p(v | h)`` less ``b``).
+    ``p(v | h)`` less ``b``); ``inv_var``: ``1 / sigma^2``, likewise.
     """
     if shift is None:
         shift = h @ params.W
-    return h @ params.c + 0.5 * (shift * (2.0 * params.b + shift) * params.inv_var).sum(dim=1)
+    inv_var = params.inv_var if inv_var is None else inv_var
+    return torch.addmv(h @ params.c, shift * torch.add(params.b, shift, alpha=0.5), inv_var)
 
 
 def free_energy(v, params):

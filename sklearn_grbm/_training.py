@@ -201,7 +201,7 @@ def heaviest(modes, params, k):
     return modes.index_select(0, weights.topk(min(k, modes.shape[0])).indices)
 
 
-def with_mode_negatives(negative, modes, p_pos, params, generator):
+def with_mode_negatives(negative, modes, p_pos, params, generator, *, inv_var=None, sigma=None):
     """``negative`` with one draw of v from ``p(v | h)`` at each hidden mode
     heavier than the average hidden state of the data, weighted by its share
     of the mass of the modes and the data's states together.
@@ -212,28 +212,29 @@ def with_mode_negatives(negative, modes, p_pos, params, generator):
     takes nearly all the negative phase, which pushes it down, as the
     likelihood's gradient would, until it weighs no more than they do; CD's
     chains alone never see it. No host sync: a mode too light gets weight 0.
+    ``inv_var`` and ``sigma``: the parameters', where the caller has them.
     """
+    inv_var = params.inv_var if inv_var is None else inv_var
+    sigma = params.sigma if sigma is None else sigma
     reference = (p_pos[:MODE_REFERENCE_ROWS] > 0.5).to(modes.dtype)
     n_reference = reference.shape[0]
     states = torch.cat([reference, modes])
     shift = states @ params.W  # the means of p(v | h) less b: the modes' draws need them
-    log_weights = hidden_state_log_weights(states, params, shift)
-    log_data = torch.logsumexp(log_weights[:n_reference], dim=0)
-    mode_weights = log_weights[n_reference:]
-    average = log_data - math.log(n_reference)
-    mode_weights = mode_weights.masked_fill(mode_weights <= average, -math.inf)
-    log_total = torch.logaddexp(log_data, torch.logsumexp(mode_weights, dim=0))
-    n_chains = negative.v.shape[0]
-    chain_weights = negative.weights
-    if chain_weights is None:
-        chain_weights = torch.full(
-            (n_chains,), 1.0 / n_chains, dtype=modes.dtype, device=modes.device
-        )
-    weights = torch.cat(
-        [chain_weights * torch.exp(log_data - log_total), torch.exp(mode_weights - log_total)]
-    )
-    v = sample_visible(shift[n_reference:].add_(params.b), params.sigma, generator)
-    v_scaled = v * params.inv_var
+    log_weights = hidden_state_log_weights(states, params, shift, inv_var=inv_var)
+    average = torch.logsumexp(log_weights[:n_reference], dim=0) - math.log(n_reference)
+    light = log_weights <= average
+    light[:n_reference] = False
+    # The shares of the data's states and the heavy modes, in one softmax.
+    shares = torch.softmax(log_weights.masked_fill_(light, -math.inf), dim=0)
+    data_share = shares[:n_reference].sum()
+    if negative.weights is None:
+        n_chains = negative.v.shape[0]
+        chain_weights = data_share.mul(1.0 / n_chains).expand(n_chains)
+    else:
+        chain_weights = negative.weights * data_share
+    weights = torch.cat([chain_weights, shares[n_reference:]])
+    v = sample_visible(shift[n_reference:].add_(params.b), sigma, generator)
+    v_scaled = v * inv_var
     return negative._replace(
         v=torch.cat([negative.v, v]),
         v_scaled=torch.cat([negative.v_scaled, v_scaled]),
@@ -618,7 +619,9 @@ def run_epoch(
         )
         chains = negative.chains if sampler.persistent else None
         if config.mode_negatives:
-            negative = with_mode_negatives(negative, modes, p_pos, params, generator)
+            negative = with_mode_negatives(
+                negative, modes, p_pos, params, generator, inv_var=inv_var
+            )
         recon = negative.first_mean
         if recon is None:
             recon = sampled_reconstruction(p_pos, params, generator)
