@@ -789,7 +789,8 @@ def _numpy_params(rng, n_components, n_features):
     return W, b, c, sigma
 
 
-def test_mode_negatives_weigh_each_heavy_mode_by_its_share_of_the_mass():
+@pytest.mark.parametrize("chains_weighted", [False, True])
+def test_mode_negatives_weigh_each_heavy_mode_by_its_share_of_the_mass(chains_weighted):
     import torch
 
     from sklearn_grbm._functional import RBMParams
@@ -802,10 +803,13 @@ def test_mode_negatives_weigh_each_heavy_mode_by_its_share_of_the_mass():
     p_pos = rng.uniform(size=(n, M))
     modes = ref.all_hidden_states(M)[rng.choice(2**M, 12, replace=False)]
     chains = rng.normal(size=(n, D))
+    # annealed chains carry importance weights of their own; CD's count equally
+    chain_weights = rng.dirichlet(np.ones(n)) if chains_weighted else np.full(n, 1.0 / n)
     negative = Negative(
         *(torch.tensor(a) for a in (chains, chains, chains / sigma**2)),
         torch.tensor(rng.uniform(size=(n, M))),
         None,
+        torch.tensor(chain_weights) if chains_weighted else None,
     )
     out = with_mode_negatives(
         negative, torch.tensor(modes), torch.tensor(p_pos), params, torch.Generator().manual_seed(0)
@@ -822,7 +826,7 @@ def test_mode_negatives_weigh_each_heavy_mode_by_its_share_of_the_mass():
     log_total = np.logaddexp(log_data, np.logaddexp.reduce(log_weight(modes)[heavy]))
     expected = np.concatenate(
         [
-            np.full(n, np.exp(log_data - log_total) / n),
+            chain_weights * np.exp(log_data - log_total),
             np.where(heavy, np.exp(log_weight(modes) - log_total), 0.0),
         ]
     )
