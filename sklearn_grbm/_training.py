@@ -201,7 +201,7 @@ def heaviest(modes, params, k):
     return modes.index_select(0, weights.topk(min(k, modes.shape[0])).indices)
 
 
-def with_mode_negatives(negative, modes, p_pos, params, generator, *, inv_var=None, sigma=None):
+def with_mode_negatives(negative, modes, p_pos, params, generator, *, inv_var=None):
     """``negative`` with one draw of v from ``p(v | h)`` at each hidden mode
     heavier than the average hidden state of the data, weighted by its share
     of the mass of the modes and the data's states together.
@@ -212,10 +212,9 @@ def with_mode_negatives(negative, modes, p_pos, params, generator, *, inv_var=No
     takes nearly all the negative phase, which pushes it down, as the
     likelihood's gradient would, until it weighs no more than they do; CD's
     chains alone never see it. No host sync: a mode too light gets weight 0.
-    ``inv_var`` and ``sigma``: the parameters', where the caller has them.
+    ``inv_var``: ``1 / sigma^2``, where the caller has it.
     """
     inv_var = params.inv_var if inv_var is None else inv_var
-    sigma = params.sigma if sigma is None else sigma
     reference = (p_pos[:MODE_REFERENCE_ROWS] > 0.5).to(modes.dtype)
     n_reference = reference.shape[0]
     states = torch.cat([reference, modes])
@@ -233,7 +232,7 @@ def with_mode_negatives(negative, modes, p_pos, params, generator, *, inv_var=No
     else:
         chain_weights = negative.weights * data_share
     weights = torch.cat([chain_weights, shares[n_reference:]])
-    v = sample_visible(shift[n_reference:].add_(params.b), sigma, generator)
+    v = sample_visible(shift[n_reference:].add_(params.b), params.sigma, generator)
     v_scaled = v * inv_var
     return negative._replace(
         v=torch.cat([negative.v, v]),
