@@ -71,6 +71,31 @@ def test_free_energy_matches_formula_and_enumeration(model, V):
     assert_allclose(got, brute, rtol=1e-10)
 
 
+def test_hidden_state_log_weights_are_the_energy_integrated_over_v():
+    # log of the integral over v of exp(-E(v, h)), by a grid sum in 2-D, less
+    # the constant (D/2) log(2 pi) + sum log sigma the function leaves out;
+    # the caller's shift (h W) and 1 / sigma^2 give the same numbers.
+    W, b, c, sigma = ref.random_model(n_components=3, n_features=2, seed=4, scale=0.8)
+    H = ref.all_hidden_states(3)
+    centres = b + H @ W
+    low, high = centres.min(0) - 9 * sigma, centres.max(0) + 9 * sigma
+    step = sigma / 40
+    axes = [np.arange(lo, hi, d) for lo, hi, d in zip(low, high, step)]
+    grid = np.stack(np.meshgrid(*axes, indexing="ij"), axis=-1).reshape(-1, 2)
+    var = sigma**2
+    # -E(v, h) for every grid point (rows) and hidden state (columns)
+    neg_energy = (
+        -np.sum((grid - b) ** 2 / (2 * var), axis=1)[:, None] + H @ c + (grid / var) @ W.T @ H.T
+    )
+    integral = logsumexp(neg_energy, axis=0) + np.log(step).sum()
+    expected = integral - np.log(2 * np.pi) - np.log(sigma).sum()
+    params = as_params(W, b, c, sigma)
+    h = torch.tensor(H)
+    assert_allclose(F.hidden_state_log_weights(h, params).numpy(), expected, atol=1e-8)
+    given = F.hidden_state_log_weights(h, params, h @ params.W, inv_var=params.inv_var)
+    assert_allclose(given.numpy(), expected, atol=1e-8)
+
+
 def test_free_energy_is_finite_for_huge_inputs(model):
     huge = np.arange(4, dtype=np.float64)[None] * 1e6
     assert np.isfinite(F.free_energy(torch.tensor(huge), as_params(*model)).numpy()).all()
