@@ -185,7 +185,10 @@ class GaussianBernoulliRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Ba
         against the rest, and on images those pile up most of its mass (log Z
         hundreds of nats above what the data's states hold, which AIS misses
         too). ``"auto"``: on with ``"cd"`` when standardising data of at least
-        128 columns (on the digits' 64 they cost 9 nats). Adds 15% to 60% to
+        128 columns (on the digits' 64 they cost 9 nats), except where
+        ``calibrate_sigma`` fits the hidden biases exactly after each epoch
+        (learned sigma, ``n_components <= 19``), which does their work better
+        (16 units: 668 against 585 nats per natural patch). Adds 15% to 60% to
         an epoch on images (60,000 and 3,443 of them).
     learning_rate_schedule : {"auto", "step", "decay", "constant"}, default="auto"
         How the step sizes (``learning_rate`` and ``sigma_learning_rate``)

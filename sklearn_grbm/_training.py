@@ -173,11 +173,17 @@ MODE_NEGATIVE_RANDOM_STARTS, MODE_CARRIED = 4, 8
 MODE_REFERENCE_ROWS = 16
 
 
-def resolve_mode_negatives(value, sampler, n_features, standardize):
+def resolve_mode_negatives(value, sampler, n_features, standardize, calibrated=False):
     """Whether ``mode_negatives=value`` adds draws from the hidden modes, with
-    ``sampler`` (resolved)."""
+    ``sampler`` (resolved); ``calibrated``: whether each epoch ends by fitting
+    the hidden biases exactly (``calibrate_sigma``, few hidden units)."""
     if value == "auto":
-        return standardize and sampler == "cd" and n_features >= MODE_NEGATIVES_MIN_FEATURES
+        return (
+            standardize
+            and sampler == "cd"
+            and n_features >= MODE_NEGATIVES_MIN_FEATURES
+            and not calibrated
+        )
     return bool(value)
 
 
@@ -418,6 +424,7 @@ class TrainingConfig:
         sizes = (params["n_components"], n_features, params["standardize"])
         sampler = resolve_sampler(params["sampler"], *sizes)
         learning_rate = float(params["learning_rate"])
+        calibrate = bool(params["calibrate_sigma"] and params["learn_sigma"])
         return cls(
             learning_rate=learning_rate,
             batch_size=resolve_batch_size(params["batch_size"], n_samples, params["standardize"]),
@@ -431,9 +438,13 @@ class TrainingConfig:
                 params["sigma_learning_rate"], sampler, learning_rate
             ),
             max_update_norm=optional("max_update_norm"),
-            calibrate_sigma=bool(params["calibrate_sigma"] and params["learn_sigma"]),
+            calibrate_sigma=calibrate,
             mode_negatives=resolve_mode_negatives(
-                params["mode_negatives"], sampler, n_features, params["standardize"]
+                params["mode_negatives"],
+                sampler,
+                n_features,
+                params["standardize"],
+                calibrated=calibrate and calibration_is_affordable(params["n_components"]),
             ),
             learning_rate_schedule=resolve_learning_rate_schedule(
                 params["learning_rate_schedule"], sampler, params["standardize"]

@@ -885,6 +885,29 @@ def test_auto_mode_negatives_are_on_for_cd_on_standardised_wide_data(
     from sklearn_grbm._training import resolve_mode_negatives
 
     assert resolve_mode_negatives(value, sampler, n_features, standardize) is expected
+    # Where each epoch fits the hidden biases exactly, "auto" leaves the modes out.
+    calibrated = resolve_mode_negatives(value, sampler, n_features, standardize, calibrated=True)
+    assert calibrated is (expected and value is True)
+
+
+def test_auto_mode_negatives_are_off_where_the_hidden_biases_are_calibrated():
+    # 784 columns, CD: on, unless calibrate_sigma fits the hidden biases after
+    # each epoch (learned sigma, up to 19 units).
+    from sklearn_grbm.datasets import load_fashion_mnist_subset
+
+    X = load_fashion_mnist_subset().data[:200] / np.float32(255.0)
+    cases = [
+        (dict(n_components=16), False),
+        (dict(n_components=16, calibrate_sigma=False), True),
+        (dict(n_components=16, learn_sigma=False), True),
+        (dict(n_components=20), True),  # 2^20 states: not calibrated
+    ]
+    for options, on in cases:
+        params = dict(n_iter=2, random_state=0, **options)
+        default = GaussianBernoulliRBM(**params).fit(X)
+        assert_same_model(default, GaussianBernoulliRBM(**params, mode_negatives=on).fit(X))
+        other = GaussianBernoulliRBM(**params, mode_negatives=not on).fit(X)
+        assert not np.array_equal(default.components_, other.components_), options
 
 
 def test_mode_negatives_change_training_only_where_on():
