@@ -5,7 +5,7 @@ import warnings
 import numpy as np
 import pytest
 import torch
-from numpy.testing import assert_allclose
+from numpy.testing import assert_allclose, assert_array_equal
 from scipy import integrate
 from scipy.special import logsumexp
 from sklearn.datasets import load_digits
@@ -156,9 +156,55 @@ def test_best_common_sigma_shift_maximises_the_exact_likelihood(seed):
     params = torch_params(W, b, c, sigma)
     got = best_common_log_sigma_shift(params, torch.tensor(V), bound=0.3)
     assert_allclose(got, best, atol=2e-4)
-    # the batches over the hidden states do not matter
-    tiny = best_common_log_sigma_shift(params, torch.tensor(V), bound=0.3, max_batch_elements=8)
-    assert_allclose(tiny, got, atol=1e-6)
+
+
+@pytest.mark.parametrize("n_components", [1, 3, 6])
+def test_calibration_objective_and_its_derivatives_against_numpy(n_components):
+    # The objective against the NumPy float64 likelihood by enumeration, and
+    # its gradient and Hessian against central differences of that likelihood.
+    from sklearn_grbm._likelihood import CalibrationObjective, state_table
+
+    W, b, c, sigma = ref.random_model(n_components, 4, seed=n_components)
+    V = np.random.RandomState(n_components).normal(size=(200, 4)) * 1.5 + b
+    params = torch_params(W, b, c, sigma)
+    u, K = W @ (b / sigma**2), (W / sigma**2) @ W.T
+    states, quadratic = state_table(torch.tensor(u), torch.tensor(K))
+    # every state once, row s with unit j on where bit j of s is set
+    H = states.numpy()
+    assert set(np.unique(H)) <= {0.0, 1.0}
+    assert_array_equal(H @ (2 ** np.arange(n_components)), np.arange(2**n_components))
+    expected = H @ u + 0.5 * np.einsum("si,ij,sj->s", H, K, H)
+    assert_allclose(quadratic.numpy(), expected, rtol=1e-12, atol=1e-12)
+
+    def reference(x):  # x = (delta, the hidden biases)
+        return -ref.log_likelihood(V, W, b, x[1:], sigma * np.exp(x[0])).mean()
+
+    # The objective leaves out terms that do not depend on x: the same
+    # difference from the reference wherever x is.
+    objective = CalibrationObjective(params, torch.tensor(V))
+    points = np.random.RandomState(0).normal(scale=0.3, size=(5, n_components + 1))
+    points[:, 1:] += c
+    offsets = [objective.value(torch.tensor(point)) - reference(point) for point in points]
+    assert_allclose(offsets, offsets[0], rtol=0, atol=1e-10)
+    x = points[0]
+    gradient, hessian = (t.numpy() for t in objective.derivatives(torch.tensor(x.copy())))
+    eps, eye = 1e-5, np.eye(n_components + 1)
+    numeric_gradient = [(reference(x + eps * e) - reference(x - eps * e)) / (2 * eps) for e in eye]
+    assert_allclose(gradient, numeric_gradient, rtol=1e-6, atol=1e-7)
+    numeric_hessian = [
+        [
+            (
+                reference(x + eps * (e + f))
+                - reference(x + eps * (e - f))
+                - reference(x - eps * (e - f))
+                + reference(x - eps * (e + f))
+            )
+            / (4 * eps**2)
+            for f in eye
+        ]
+        for e in eye
+    ]
+    assert_allclose(hessian, numeric_hessian, rtol=1e-4, atol=1e-4)
 
 
 @pytest.mark.parametrize("seed", [0, 1])
