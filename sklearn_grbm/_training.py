@@ -424,7 +424,12 @@ class TrainingConfig:
         sizes = (params["n_components"], n_features, params["standardize"])
         sampler = resolve_sampler(params["sampler"], *sizes)
         learning_rate = float(params["learning_rate"])
-        calibrate = bool(params["calibrate_sigma"] and params["learn_sigma"])
+        # Whether each epoch ends by calibrating: the modes depend on it too.
+        calibrate = bool(
+            params["calibrate_sigma"]
+            and params["learn_sigma"]
+            and calibration_is_affordable(params["n_components"])
+        )
         return cls(
             learning_rate=learning_rate,
             batch_size=resolve_batch_size(params["batch_size"], n_samples, params["standardize"]),
@@ -444,7 +449,7 @@ class TrainingConfig:
                 sampler,
                 n_features,
                 params["standardize"],
-                calibrated=calibrate and calibration_is_affordable(params["n_components"]),
+                calibrated=calibrate,
             ),
             learning_rate_schedule=resolve_learning_rate_schedule(
                 params["learning_rate_schedule"], sampler, params["standardize"]
@@ -563,8 +568,8 @@ def run_epoch(
     on_batch : callable or None
         Called as ``on_batch(i, n_batches)`` after each minibatch.
 
-    With ``config.calibrate_sigma``, where one enumeration of the hidden
-    states is affordable, the epoch ends by rescaling every sigma by one
+    With ``config.calibrate_sigma`` (learned sigma, and one enumeration of
+    the hidden states affordable), the epoch ends by rescaling every sigma by one
     common factor and shifting the hidden biases, by the exact maximum
     likelihood of (up to CALIBRATION_ROWS of) the epoch's rows with W and b
     held: CD's hidden biases leave much of the model's mass on states no
@@ -604,7 +609,7 @@ def run_epoch(
         step_options["learning_rates"] = {"log_sigma": config.sigma_learning_rate}
     if config.max_update_norm is not None:
         step_options["max_row_norms"] = {"W": config.max_update_norm}
-    calibrate = config.calibrate_sigma and calibration_is_affordable(params.W.shape[0])
+    calibrate = config.calibrate_sigma
     calibration_rows = []
     if config.mode_negatives:
         modes = search_modes(params, modes, generator)
