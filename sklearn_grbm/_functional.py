@@ -110,38 +110,31 @@ def mean_field_reconstruction(v, params):
     return visible_mean(hidden_probs(v, params.W, params.c, params.inv_var), params.W, params.b)
 
 
-def gibbs_chain(p, params, n_steps, generator, *, inv_var=None, sigma=None, extra_hidden=None):
+def gibbs_chain(p, params, n_steps, generator, *, inv_var=None, sigma=None):
     """Run ``n_steps`` of block Gibbs sampling h -> v -> h.
 
     Starts from hidden probabilities ``p`` (those of the chain's current
     visible state) so that callers who already have them do not pay for them
-    twice. ``extra_hidden`` (k, M), if given, are hidden states that join the
-    last step's draw: their v from ``p(v | h)`` and its ``p(h = 1 | v)`` come
-    out as the last k rows, for the price of longer products rather than
-    more of them.
+    twice.
 
     Returns
     -------
-    v : Tensor (n + k, D)
+    v : Tensor (n, D)
         The last visible sample.
-    v_scaled : Tensor (n + k, D)
+    v_scaled : Tensor (n, D)
         ``v / sigma^2``, as computed for ``p``.
-    p : Tensor (n + k, M)
+    p : Tensor (n, M)
         ``p(h = 1 | v)`` at that sample.
     first_mean : Tensor (n, D)
         ``b + W^T h`` of the first step (the one-step sampled reconstruction).
     """
     inv_var = params.inv_var if inv_var is None else inv_var
     sigma = params.sigma if sigma is None else sigma
-    n_chains = p.shape[0]
     first_mean = None
-    for step in range(n_steps):
-        h = sample_hidden(p, generator)
-        if extra_hidden is not None and step == n_steps - 1:
-            h = torch.cat([h, extra_hidden.to(h.dtype)])
-        mean = visible_mean(h, params.W, params.b)
+    for _ in range(n_steps):
+        mean = sampled_reconstruction(p, params, generator)
         if first_mean is None:
-            first_mean = mean[:n_chains]
+            first_mean = mean
         v = sample_visible(mean, sigma, generator)
         v_scaled = v * inv_var
         p = hidden_probs_scaled(v_scaled, params.W, params.c)

@@ -69,9 +69,7 @@ class Negative(NamedTuple):
     first step's ``b + W^T h`` when the chains started from the caller's
     ``p_start`` (the sampled reconstruction of the data, for free), else None,
     and the samples' importance weights (summing to one), or None for equal
-    weights. Given ``extra_hidden`` (k, M), a kernel's samples end with k
-    draws of v from ``p(v | h)`` at those states, for the caller to weigh;
-    ``chains`` and ``weights`` are the chains' alone."""
+    weights."""
 
     chains: torch.Tensor
     v: torch.Tensor
@@ -81,22 +79,14 @@ class Negative(NamedTuple):
     weights: torch.Tensor | None = None
 
 
-def gibbs_kernel(
-    chains, params, n_steps, generator, options, *, p_start=None, parity=0, extra_hidden=None
-):
-    """Block Gibbs sampling; ``chains`` (n, D). The ``extra_hidden`` rows join
-    the last step's product (:func:`gibbs_chain`)."""
+def gibbs_kernel(chains, params, n_steps, generator, options, *, p_start=None, parity=0):
+    """Block Gibbs sampling; ``chains`` (n, D)."""
     p = hidden_probs(chains, params.W, params.c, params.inv_var) if p_start is None else p_start
-    v, v_scaled, p, first_mean = gibbs_chain(
-        p, params, n_steps, generator, extra_hidden=extra_hidden
-    )
-    first_mean = first_mean if p_start is not None else None
-    return Negative(v[: chains.shape[0]], v, v_scaled, p, first_mean)
+    v, v_scaled, p, first_mean = gibbs_chain(p, params, n_steps, generator)
+    return Negative(v, v, v_scaled, p, first_mean if p_start is not None else None)
 
 
-def tempered_kernel(
-    chains, params, n_steps, generator, options, *, p_start=None, parity=0, extra_hidden=None
-):
+def tempered_kernel(chains, params, n_steps, generator, options, *, p_start=None, parity=0):
     """Parallel tempering over ``options.n_temperatures`` inverse temperatures
     from 1 to 0; ``chains`` (K, n, D), or (n, D) to start every temperature
     there. Swaps start with the pairs of parity ``parity``."""
@@ -105,15 +95,12 @@ def tempered_kernel(
     betas = temperature_ladder(options.n_temperatures, chains.dtype, chains.device)
     chains = parallel_tempering(chains, betas, params, n_steps, generator, first_parity=parity)
     v_scaled = chains[0] * params.inv_var
-    negative = Negative(
+    return Negative(
         chains, chains[0], v_scaled, hidden_probs_scaled(v_scaled, params.W, params.c), None
     )
-    return with_visible_draws(negative, extra_hidden, params, generator)
 
 
-def langevin_kernel(
-    chains, params, n_steps, generator, options, *, p_start=None, parity=0, extra_hidden=None
-):
+def langevin_kernel(chains, params, n_steps, generator, options, *, p_start=None, parity=0):
     """Gibbs-Langevin sampling (Liao et al. 2022); ``chains`` (n, D)."""
     v, p = gibbs_langevin_chain(
         chains,
@@ -124,13 +111,10 @@ def langevin_kernel(
         step_size=options.langevin_step_size,
         adjust=options.langevin_adjust,
     )
-    negative = Negative(v, v, v * params.inv_var, p, None)
-    return with_visible_draws(negative, extra_hidden, params, generator)
+    return Negative(v, v, v * params.inv_var, p, None)
 
 
-def exact_kernel(
-    chains, params, n_steps, generator, options, *, p_start=None, parity=0, extra_hidden=None
-):
+def exact_kernel(chains, params, n_steps, generator, options, *, p_start=None, parity=0):
     """Independent draws from the model itself: h from its marginal over the
     2^M enumerated hidden states, then v from ``p(v | h)``. ``chains`` (n, D)
     only say how many; there is no chain, so ``n_steps`` does not matter."""
@@ -143,17 +127,12 @@ def exact_kernel(
     probs = torch.softmax(log_weights, dim=0)
     index = torch.multinomial(probs, chains.shape[0], replacement=True, generator=generator)
     h = states.index_select(0, index)
-    if extra_hidden is not None:
-        h = torch.cat([h, extra_hidden.to(h.dtype)])
     v = sample_visible(visible_mean(h, params.W, params.b), params.sigma, generator)
     v_scaled = v * params.inv_var
-    p = hidden_probs_scaled(v_scaled, params.W, params.c)
-    return Negative(v[: chains.shape[0]], v, v_scaled, p, None)
+    return Negative(v, v, v_scaled, hidden_probs_scaled(v_scaled, params.W, params.c), None)
 
 
-def annealed_kernel(
-    chains, params, n_steps, generator, options, *, p_start=None, parity=0, extra_hidden=None
-):
+def annealed_kernel(chains, params, n_steps, generator, options, *, p_start=None, parity=0):
     """Annealed importance sampling: each chain starts afresh from the W = 0
     model and takes ``n_steps`` Gibbs steps at inverse temperatures rising
     evenly to 1; its importance weight corrects for the annealing being
@@ -164,24 +143,7 @@ def annealed_kernel(
     weights = torch.softmax(torch.nan_to_num(log_w, 0.0, 0.0, 0.0), dim=0)
     v_scaled = v * params.inv_var
     p = hidden_probs_scaled(v_scaled, params.W, params.c)
-    negative = Negative(v, v, v_scaled, p, None, weights)
-    return with_visible_draws(negative, extra_hidden, params, generator)
-
-
-def with_visible_draws(negative, hidden, params, generator):
-    """``negative`` with one draw of v from ``p(v | h)`` at each row of
-    ``hidden`` (k, M) appended to its samples (not to its chains), or as it
-    is where ``hidden`` is None: ``extra_hidden`` for the kernels whose last
-    step is not a draw of v given h."""
-    if hidden is None:
-        return negative
-    v = sample_visible(visible_mean(hidden, params.W, params.b), params.sigma, generator)
-    v_scaled = v * params.inv_var
-    return negative._replace(
-        v=torch.cat([negative.v, v]),
-        v_scaled=torch.cat([negative.v_scaled, v_scaled]),
-        p=torch.cat([negative.p, hidden_probs_scaled(v_scaled, params.W, params.c)]),
-    )
+    return Negative(v, v, v_scaled, p, None, weights)
 
 
 #: ``sample(method=...)``: the Markov chain kernels by name.
@@ -245,12 +207,10 @@ def heaviest(modes, params, k):
     return modes.index_select(0, weights.topk(min(k, modes.shape[0])).indices)
 
 
-def with_mode_negatives(negative, modes, p_pos, params, *, inv_var=None):
-    """``negative``, whose samples end with one draw of v from ``p(v | h)`` at
-    each of the hidden ``modes`` (the kernel's ``extra_hidden``), weighted:
-    each mode heavier than the average hidden state of the data by its share
-    of the mass of the modes and the data's states together, the lighter ones
-    by 0.
+def with_mode_negatives(negative, modes, p_pos, params, generator, *, inv_var=None):
+    """``negative`` with one draw of v from ``p(v | h)`` at each hidden mode
+    heavier than the average hidden state of the data, weighted by its share
+    of the mass of the modes and the data's states together.
 
     The data's part is the summed weight of the thresholded ``p(h | v)`` of
     the minibatch's first MODE_REFERENCE_ROWS rows; the chains' draws share
@@ -260,9 +220,12 @@ def with_mode_negatives(negative, modes, p_pos, params, *, inv_var=None):
     chains alone never see it. No host sync: a mode too light gets weight 0.
     ``inv_var``: ``1 / sigma^2``, where the caller has it.
     """
+    inv_var = params.inv_var if inv_var is None else inv_var
     reference = (p_pos[:MODE_REFERENCE_ROWS] > 0.5).to(modes.dtype)
     n_reference = reference.shape[0]
-    log_weights = hidden_state_log_weights(torch.cat([reference, modes]), params, inv_var=inv_var)
+    states = torch.cat([reference, modes])
+    shift = states @ params.W  # the means of p(v | h) less b: the modes' draws need them
+    log_weights = hidden_state_log_weights(states, params, shift, inv_var=inv_var)
     average = torch.logsumexp(log_weights[:n_reference], dim=0) - math.log(n_reference)
     light = log_weights <= average
     light[:n_reference] = False
@@ -270,11 +233,19 @@ def with_mode_negatives(negative, modes, p_pos, params, *, inv_var=None):
     shares = torch.softmax(log_weights.masked_fill_(light, -math.inf), dim=0)
     data_share = shares[:n_reference].sum()
     if negative.weights is None:
-        n_chains = negative.v.shape[0] - modes.shape[0]
+        n_chains = negative.v.shape[0]
         chain_weights = data_share.mul(1.0 / n_chains).expand(n_chains)
     else:
         chain_weights = negative.weights * data_share
-    return negative._replace(weights=torch.cat([chain_weights, shares[n_reference:]]))
+    weights = torch.cat([chain_weights, shares[n_reference:]])
+    v = sample_visible(shift[n_reference:].add_(params.b), params.sigma, generator)
+    v_scaled = v * inv_var
+    return negative._replace(
+        v=torch.cat([negative.v, v]),
+        v_scaled=torch.cat([negative.v_scaled, v_scaled]),
+        p=torch.cat([negative.p, hidden_probs_scaled(v_scaled, params.W, params.c)]),
+        weights=weights,
+    )
 
 
 class Sampler(NamedTuple):
@@ -660,11 +631,12 @@ def run_epoch(
             config.kernel,
             p_start=p_start,
             parity=opt_state["step"] % 2,
-            extra_hidden=modes if config.mode_negatives else None,
         )
         chains = negative.chains if sampler.persistent else None
         if config.mode_negatives:
-            negative = with_mode_negatives(negative, modes, p_pos, params, inv_var=inv_var)
+            negative = with_mode_negatives(
+                negative, modes, p_pos, params, generator, inv_var=inv_var
+            )
         recon = negative.first_mean
         if recon is None:
             recon = sampled_reconstruction(p_pos, params, generator)

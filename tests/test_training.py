@@ -802,18 +802,18 @@ def test_mode_negatives_weigh_each_heavy_mode_by_its_share_of_the_mass(chains_we
     params = RBMParams(*(torch.tensor(a) for a in (W, b, c, np.log(sigma))))
     p_pos = rng.uniform(size=(n, M))
     modes = ref.all_hidden_states(M)[rng.choice(2**M, 12, replace=False)]
-    # the kernel's samples: the chains' n rows, then one draw per mode (extra_hidden)
-    samples = rng.normal(size=(n + len(modes), D))
+    chains = rng.normal(size=(n, D))
     # annealed chains carry importance weights of their own; CD's count equally
     chain_weights = rng.dirichlet(np.ones(n)) if chains_weighted else np.full(n, 1.0 / n)
     negative = Negative(
-        torch.tensor(samples[:n]),
-        *(torch.tensor(a) for a in (samples, samples / sigma**2)),
-        torch.tensor(rng.uniform(size=(n + len(modes), M))),
+        *(torch.tensor(a) for a in (chains, chains, chains / sigma**2)),
+        torch.tensor(rng.uniform(size=(n, M))),
         None,
         torch.tensor(chain_weights) if chains_weighted else None,
     )
-    out = with_mode_negatives(negative, torch.tensor(modes), torch.tensor(p_pos), params)
+    out = with_mode_negatives(
+        negative, torch.tensor(modes), torch.tensor(p_pos), params, torch.Generator().manual_seed(0)
+    )
 
     def log_weight(H):  # SPEC.md: log of the integral over v of exp(-E(v, h)), less a constant
         shifted = b + H @ W
@@ -832,43 +832,38 @@ def test_mode_negatives_weigh_each_heavy_mode_by_its_share_of_the_mass(chains_we
     )
     assert_allclose(out.weights.numpy(), expected, rtol=1e-10, atol=1e-300)
     assert_allclose(out.weights.sum().item(), 1.0, rtol=1e-12)
-    # only the weights are new
-    for name in ("chains", "v", "v_scaled", "p"):
-        assert getattr(out, name) is getattr(negative, name)
+    # the chains' rows unchanged, then one draw of v per mode, with p(h | v) at it
+    v = out.v.numpy()
+    assert_array_equal(v[:n], chains)
+    assert v.shape == (n + len(modes), D)
+    assert_allclose(out.v_scaled.numpy()[n:], v[n:] / sigma**2)
+    assert_allclose(out.p.numpy()[n:], ref.hidden_probs(v[n:], W, c, sigma), rtol=1e-10)
 
 
-@pytest.mark.parametrize("kernel", ["gibbs", "pt", "langevin", "exact", "ais"])
-def test_every_kernel_appends_draws_from_p_v_given_h_at_the_extra_hidden_states(kernel):
-    # The hidden modes' negatives: one draw of v from p(v | h) per extra
-    # state, after the chains' own samples; the chains keep their shape.
+def test_mode_draws_follow_p_v_given_h():
     import torch
 
     from sklearn_grbm._functional import RBMParams
-    from sklearn_grbm._training import KERNELS, KernelOptions
+    from sklearn_grbm._training import Negative, with_mode_negatives
 
     rng = np.random.RandomState(1)
-    M, D, n = 5, 4, 6
+    M, D = 5, 4
     W, b, c, sigma = _numpy_params(rng, M, D)
     params = RBMParams(*(torch.tensor(a) for a in (W, b, c, np.log(sigma))))
     mode = np.array([[1.0, 0.0, 1.0, 1.0, 0.0]])
-    extra = torch.tensor(np.repeat(mode, 4000, axis=0))
-    options = KernelOptions(
-        n_temperatures=3, n_langevin_steps=2, langevin_step_size=0.1, langevin_adjust=True
+    modes = torch.tensor(np.repeat(mode, 4000, axis=0))
+    empty = torch.zeros((1, D), dtype=torch.float64)
+    negative = Negative(empty, empty, empty, torch.zeros((1, M), dtype=torch.float64), None)
+    out = with_mode_negatives(
+        negative,
+        modes,
+        torch.ones((1, M), dtype=torch.float64),
+        params,
+        torch.Generator().manual_seed(0),
     )
-    start = torch.tensor(rng.normal(size=(n, D)))
-    plain = KERNELS[kernel](start, params, 2, torch.Generator().manual_seed(0), options)
-    out = KERNELS[kernel](
-        start, params, 2, torch.Generator().manual_seed(0), options, extra_hidden=extra
-    )
-    assert out.chains.shape == plain.chains.shape
-    assert out.v.shape == (n + len(extra), D)
-    if plain.weights is not None:
-        assert out.weights.shape == (n,)
-    draws = out.v.numpy()[n:]
+    draws = out.v.numpy()[1:]
     assert_allclose(draws.mean(axis=0), ref.visible_mean(mode, W, b)[0], atol=4 * sigma.max() / 60)
     assert_allclose(draws.std(axis=0), sigma, rtol=0.05)
-    assert_allclose(out.v_scaled.numpy(), out.v.numpy() / sigma**2, rtol=1e-12)
-    assert_allclose(out.p.numpy(), ref.hidden_probs(out.v.numpy(), W, c, sigma), rtol=1e-10)
 
 
 @pytest.mark.parametrize(
