@@ -259,10 +259,13 @@ def log_partition_grid(params, *, max_points=GRID_MAX_POINTS, max_batch_elements
 
 
 #: Training fits sigma's temperature and the hidden biases exactly
-#: (``calibrate_sigma``) when one pass over the hidden states, 2^M states of
-#: M^2 multiply-adds each, takes at most this many (up to 19 hidden units;
-#: about 0.8 s an epoch at 19, 0.06 s at 16, on 3,443 images and 2 cores).
+#: (``calibrate_sigma``) after every epoch when one pass over the hidden
+#: states, 2^M states of M^2 multiply-adds each, takes at most this many (up
+#: to 19 hidden units; about 0.8 s an epoch at 19, 0.06 s at 16, on 3,443
+#: images and 2 cores), and after every k-th epoch where it takes k times
+#: as many, up to CALIBRATION_MAX_UNITS hidden units.
 CALIBRATION_MAX_MULTIPLY_ADDS = 2.5e8
+CALIBRATION_MAX_UNITS = 22
 
 
 #: One calibration takes at most CALIBRATION_NEWTON_STEPS Newton steps in
@@ -278,9 +281,13 @@ CALIBRATION_TOLERANCE = 1e-6
 CALIBRATION_MAX_STEP, CALIBRATION_MIN_CURVATURE = 10.0, 1e-4
 
 
-def calibration_is_affordable(n_components):
-    """Whether training may enumerate the hidden states once per epoch."""
-    return (2.0**n_components) * n_components**2 <= CALIBRATION_MAX_MULTIPLY_ADDS
+def calibration_interval(n_components):
+    """Every how many epochs training may enumerate the hidden states (1 up
+    to 19 units, 2 at 20, 4 at 21, 8 at 22), or None: never."""
+    if n_components > CALIBRATION_MAX_UNITS:
+        return None
+    cost = (2.0**n_components) * n_components**2
+    return max(1, math.ceil(cost / CALIBRATION_MAX_MULTIPLY_ADDS))
 
 
 def best_common_log_sigma_shift(params, v, *, bound=0.2):

@@ -37,7 +37,7 @@ from ._functional import (
 from ._initialization import PARAMETERS, is_small_model
 from ._likelihood import (
     calibrated_temperature,
-    calibration_is_affordable,
+    calibration_interval,
     hidden_modes,
     hidden_states,
     mode_starts,
@@ -410,6 +410,7 @@ class TrainingConfig:
     sigma_learning_rate: float | None
     max_update_norm: float | None
     calibrate_sigma: bool
+    calibration_interval: int | None
     mode_negatives: bool
     learning_rate_schedule: str
     n_iter: int
@@ -424,12 +425,11 @@ class TrainingConfig:
         sizes = (params["n_components"], n_features, params["standardize"])
         sampler = resolve_sampler(params["sampler"], *sizes)
         learning_rate = float(params["learning_rate"])
-        # Whether each epoch ends by calibrating: the modes depend on it too.
-        calibrate = bool(
-            params["calibrate_sigma"]
-            and params["learn_sigma"]
-            and calibration_is_affordable(params["n_components"])
-        )
+        # Every how many epochs end by calibrating: the modes depend on it too.
+        interval = None
+        if params["calibrate_sigma"] and params["learn_sigma"]:
+            interval = calibration_interval(params["n_components"])
+        calibrate = interval is not None
         return cls(
             learning_rate=learning_rate,
             batch_size=resolve_batch_size(params["batch_size"], n_samples, params["standardize"]),
@@ -444,6 +444,7 @@ class TrainingConfig:
             ),
             max_update_norm=optional("max_update_norm"),
             calibrate_sigma=calibrate,
+            calibration_interval=interval,
             mode_negatives=resolve_mode_negatives(
                 params["mode_negatives"],
                 sampler,
@@ -458,15 +459,22 @@ class TrainingConfig:
         )
 
     def at_epoch(self, epoch):
-        """This config with the step sizes of epoch ``epoch`` (from 0) of the schedule."""
+        """This config for epoch ``epoch`` (from 0): the step sizes of the
+        schedule, and whether the epoch ends by calibrating (every
+        ``calibration_interval``-th epoch, and the ``n_iter``-th)."""
+        interval = self.calibration_interval
+        calibrate = interval is not None and (
+            (epoch + 1) % interval == 0 or epoch + 1 == self.n_iter
+        )
         factor = _optim.learning_rate_factor(self.learning_rate_schedule, epoch, self.n_iter)
-        if factor == 1.0:
+        if factor == 1.0 and calibrate == self.calibrate_sigma:
             return self
         sigma_rate = self.sigma_learning_rate
         return replace(
             self,
             learning_rate=self.learning_rate * factor,
             sigma_learning_rate=None if sigma_rate is None else sigma_rate * factor,
+            calibrate_sigma=calibrate,
         )
 
 

@@ -13,9 +13,10 @@ from sklearn.datasets import load_digits
 from sklearn_grbm import GaussianBernoulliRBM
 from sklearn_grbm._functional import RBMParams
 from sklearn_grbm._likelihood import (
+    CALIBRATION_MAX_MULTIPLY_ADDS,
     best_common_log_sigma_shift,
     calibrated_temperature,
-    calibration_is_affordable,
+    calibration_interval,
     choose_method,
     exact_is_affordable,
     hidden_modes,
@@ -251,9 +252,14 @@ def test_calibrated_temperature_and_hidden_biases_maximise_the_exact_likelihood(
     assert not zeros.any()
 
 
-def test_sigma_calibration_is_affordable_for_small_models_only():
-    assert calibration_is_affordable(16) and calibration_is_affordable(19)
-    assert not calibration_is_affordable(20) and not calibration_is_affordable(256)
+def test_sigma_calibration_runs_less_often_as_the_hidden_states_grow():
+    # every epoch up to 19 units, then every k-th epoch where one pass over
+    # the states costs k times the budget, none past 22 units
+    assert [calibration_interval(m) for m in (1, 16, 19, 20, 21, 22)] == [1, 1, 1, 2, 4, 9]
+    assert calibration_interval(23) is None and calibration_interval(256) is None
+    for m in range(1, 23):
+        per_epoch = 2.0**m * m**2 / calibration_interval(m)
+        assert per_epoch <= CALIBRATION_MAX_MULTIPLY_ADDS
 
 
 def test_one_dimensional_density_integrates_to_one():

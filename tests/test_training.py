@@ -892,7 +892,7 @@ def test_auto_mode_negatives_are_on_for_cd_on_standardised_wide_data(
 
 def test_auto_mode_negatives_are_off_where_the_hidden_biases_are_calibrated():
     # 784 columns, CD: on, unless calibrate_sigma fits the hidden biases after
-    # each epoch (learned sigma, up to 19 units).
+    # each epoch (learned sigma, up to 19 units) or every few (up to 22).
     from sklearn_grbm.datasets import load_fashion_mnist_subset
 
     X = load_fashion_mnist_subset().data[:200] / np.float32(255.0)
@@ -900,7 +900,8 @@ def test_auto_mode_negatives_are_off_where_the_hidden_biases_are_calibrated():
         (dict(n_components=16), False),
         (dict(n_components=16, calibrate_sigma=False), True),
         (dict(n_components=16, learn_sigma=False), True),
-        (dict(n_components=20), True),  # 2^20 states: not calibrated
+        (dict(n_components=20), False),  # calibrated every other epoch
+        (dict(n_components=23), True),  # 2^23 states: not calibrated
     ]
     for options, on in cases:
         params = dict(n_iter=2, random_state=0, **options)
@@ -908,6 +909,43 @@ def test_auto_mode_negatives_are_off_where_the_hidden_biases_are_calibrated():
         assert_same_model(default, GaussianBernoulliRBM(**params, mode_negatives=on).fit(X))
         other = GaussianBernoulliRBM(**params, mode_negatives=not on).fit(X)
         assert not np.array_equal(default.components_, other.components_), options
+
+
+def test_calibration_ends_every_kth_epoch_and_the_last_of_the_fit():
+    from sklearn_grbm._training import TrainingConfig
+
+    def calibrated_epochs(n_components, n_iter, epochs, **options):
+        params = dict(GaussianBernoulliRBM(n_components=n_components, n_iter=n_iter).get_params())
+        params.update(options)
+        config = TrainingConfig.from_params(params, 500, 784)
+        return [e for e in range(epochs) if config.at_epoch(e).calibrate_sigma]
+
+    assert calibrated_epochs(16, 5, 5) == [0, 1, 2, 3, 4]
+    assert calibrated_epochs(20, 5, 5) == [1, 3, 4]  # every other, and the last
+    assert calibrated_epochs(21, 10, 12) == [3, 7, 9, 11]  # partial_fit past n_iter too
+    assert calibrated_epochs(22, 25, 25) == [8, 17, 24]
+    assert calibrated_epochs(23, 5, 5) == []
+    assert calibrated_epochs(20, 5, 5, learn_sigma=False) == []
+    assert calibrated_epochs(20, 5, 5, calibrate_sigma=False) == []
+
+
+def test_a_calibrated_epoch_moves_only_sigma_and_the_hidden_biases():
+    # 20 units, one epoch: the fit's last, so it calibrates: against the same
+    # epoch uncalibrated (and without the modes, as the calibrated fit), W
+    # and b are the same, sigma and c moved, and the training rows' exact
+    # likelihood rose.
+    X = Xdigits[:200]
+    params = dict(n_components=20, n_iter=1, random_state=0, mode_negatives=False)
+    on = GaussianBernoulliRBM(**params).fit(X)
+    off = GaussianBernoulliRBM(**params, calibrate_sigma=False).fit(X)
+    assert_array_equal(on.components_, off.components_)
+    assert_array_equal(on.intercept_visible_, off.intercept_visible_)
+    assert not np.array_equal(on.intercept_hidden_, off.intercept_hidden_)
+    assert not np.array_equal(on.sigma_, off.sigma_)
+    assert np.ptp(np.log(on.sigma_ / off.sigma_)) < 1e-9  # one common factor
+    for model in (on, off):
+        model.log_partition("exact")
+    assert on.score_samples(X).mean() > off.score_samples(X).mean() + 0.1
 
 
 def test_mode_negatives_change_training_only_where_on():
