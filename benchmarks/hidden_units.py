@@ -76,7 +76,7 @@ def main(argv=None):
         if n_components == 20 and not args.quick:
             runs.append(("defaults, 100 epochs", dict(n_iter=100)))
         for name, options in runs:
-            params = dict(n_components=n_components, n_iter=epochs, **options)
+            params = {"n_components": n_components, "n_iter": epochs, **options}
             scores, seconds = held_out(params, X_train, X_test, seeds)
             table[(n_components, name)] = float(np.mean(scores))
             each = "[" + ", ".join(f"{s:.2f}" for s in scores) + "]"

@@ -283,7 +283,7 @@ CALIBRATION_MAX_STEP, CALIBRATION_MIN_CURVATURE = 10.0, 1e-4
 
 def calibration_interval(n_components):
     """Every how many epochs training may enumerate the hidden states (1 up
-    to 19 units, 2 at 20, 4 at 21, 8 at 22), or None: never."""
+    to 19 units, 2 at 20, 4 at 21, 9 at 22), or None: never."""
     if n_components > CALIBRATION_MAX_UNITS:
         return None
     cost = (2.0**n_components) * n_components**2

@@ -175,8 +175,9 @@ MODE_REFERENCE_ROWS = 16
 
 def resolve_mode_negatives(value, sampler, n_features, standardize, calibrated=False):
     """Whether ``mode_negatives=value`` adds draws from the hidden modes, with
-    ``sampler`` (resolved); ``calibrated``: whether each epoch ends by fitting
-    the hidden biases exactly (``calibrate_sigma``, few hidden units)."""
+    ``sampler`` (resolved); ``calibrated``: whether the fit's epochs end by
+    fitting the hidden biases exactly (``calibrate_sigma``, few hidden units,
+    every epoch or every few)."""
     if value == "auto":
         return (
             standardize
@@ -409,7 +410,10 @@ class TrainingConfig:
     kernel: KernelOptions
     sigma_learning_rate: float | None
     max_update_norm: float | None
+    #: Whether the epoch ends by calibrating; for the whole fit (from
+    #: ``from_params``), whether any epoch does. ``at_epoch`` sets it per epoch.
     calibrate_sigma: bool
+    #: Epochs between calibrations (``calibration_interval``), None: none.
     calibration_interval: int | None
     mode_negatives: bool
     learning_rate_schedule: str
@@ -576,8 +580,10 @@ def run_epoch(
     on_batch : callable or None
         Called as ``on_batch(i, n_batches)`` after each minibatch.
 
-    With ``config.calibrate_sigma`` (learned sigma, and one enumeration of
-    the hidden states affordable), the epoch ends by rescaling every sigma by one
+    With ``config.calibrate_sigma`` (learned sigma, one enumeration of the
+    hidden states affordable, and this epoch one of every
+    ``config.calibration_interval``: :meth:`TrainingConfig.at_epoch`), the
+    epoch ends by rescaling every sigma by one
     common factor and shifting the hidden biases, by the exact maximum
     likelihood of (up to CALIBRATION_ROWS of) the epoch's rows with W and b
     held: CD's hidden biases leave much of the model's mass on states no
