@@ -258,6 +258,20 @@ def test_small_models_compares_the_defaults_with_the_glorot_start(tmp_path, monk
     assert (tmp_path / "small_models_quick.txt").exists()
 
 
+def test_hidden_units_compares_calibrated_and_uncalibrated_fits(tmp_path, monkeypatch):
+    from benchmarks import hidden_units
+
+    monkeypatch.setattr(hidden_units, "RESULTS", tmp_path)
+    table, checks = hidden_units.main(["--quick"])
+    names = ("defaults", "calibrate_sigma=False")
+    assert set(table) == {(m, name) for m in (12, 20) for name in names}
+    assert all(np.isfinite(value) for value in table.values())
+    # 20 units calibrate (every other epoch and the last), so the two differ
+    assert table[(20, "defaults")] != table[(20, "calibrate_sigma=False")]
+    assert len(checks) == 2
+    assert (tmp_path / "hidden_units_quick.txt").exists()
+
+
 def test_mode_masses_of_a_gaussian_match_the_noncentral_chi_square():
     from scipy.stats import ncx2
 
