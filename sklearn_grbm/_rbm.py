@@ -176,7 +176,7 @@ class GaussianBernoulliRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Ba
         20, 21 and 22 units, never above. CD leaves the hidden biases far
         from the likelihood's optimum and sigma a little too small on some
         data, which costs hundreds of nats (600 per natural patch with 16
-        units, 45 per FashionMNIST image with 20 to 22; see the user guide).
+        units, 42 to 48 per FashionMNIST image with 20 to 22; see the user guide).
         One calibration costs about ``2^M M^2``: 0.06 s at 16 units, 0.8 s
         at 19, 1.5 s at 20, 4 s at 21, 13 s at 22 (3,443 images, 2 cores).
     mode_negatives : bool or "auto", default="auto"
