@@ -77,19 +77,22 @@ def sample_visible(mean, sigma, generator):
     return torch.addcmul(mean, noise.to(mean.dtype), sigma)
 
 
-def hidden_state_log_weights(h, params, shift=None, *, inv_var=None):
+def hidden_state_log_weights(h, params, shift=None, *, inv_var=None, out=None):
     """Unnormalised log marginal of hidden states ``h`` (n, M), v integrated
     out (up to the constant ``(D/2) log(2 pi) + sum_i log sigma_i``)::
 
         c.h + sum_i ((b_i + (W^T h)_i)^2 - b_i^2) / (2 sigma_i^2)
 
     ``shift``: ``h @ W``, where the caller needs it too (the means of
-    ``p(v | h)`` less ``b``); ``inv_var``: ``1 / sigma^2``, likewise.
+    ``p(v | h)`` less ``b``); ``inv_var``: ``1 / sigma^2``, likewise;
+    ``out``: an (n, D) buffer for the per-column terms, for callers that
+    loop over many batches of states.
     """
     if shift is None:
         shift = h @ params.W
     inv_var = params.inv_var if inv_var is None else inv_var
-    return torch.addmv(h @ params.c, shift * torch.add(params.b, shift, alpha=0.5), inv_var)
+    terms = torch.add(params.b, shift, alpha=0.5, out=out).mul_(shift)
+    return torch.addmv(h @ params.c, terms, inv_var)
 
 
 def free_energy(v, params):

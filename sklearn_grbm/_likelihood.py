@@ -153,22 +153,21 @@ def hidden_states(W, max_batch_elements, *, width=None):
 def log_partition_exact(params, *, max_batch_elements=2**22):
     """Exact log Z by enumerating the 2^M hidden states (float64)."""
     params = RBMParams(*(t.to(torch.float64) for t in params))
-    W, b, c, inv_var = params.W, params.b, params.c, params.inv_var
+    W, inv_var = params.W, params.inv_var
     # Two buffers for every batch's (n, D) products: a fresh pair per batch
     # left glibc's heap growing by about one batch each (5 GB over the 2^20
     # states of 20 units on 784 columns, out of memory at 23).
-    shift = half = None
+    shift = terms = None
     partial = []
     for h in hidden_states(W, max_batch_elements):
         if shift is None:
-            shift, half = (
+            shift, terms = (
                 torch.empty(h.shape[0], W.shape[1], dtype=W.dtype, device=W.device) for _ in "ab"
             )
         n = h.shape[0]
         torch.mm(h, W, out=shift[:n])
-        torch.add(b, shift[:n], alpha=0.5, out=half[:n]).mul_(shift[:n])
-        # hidden_state_log_weights(h, params), in the buffers
-        partial.append(torch.logsumexp(torch.addmv(h @ c, half[:n], inv_var), dim=0))
+        log_weights = hidden_state_log_weights(h, params, shift[:n], inv_var=inv_var, out=terms[:n])
+        partial.append(torch.logsumexp(log_weights, dim=0))
     log_sum = float(torch.logsumexp(torch.stack(partial), dim=0))
     return LogPartition(
         value=gaussian_constant(params.log_sigma) + log_sum, stderr=0.0, method="exact"
