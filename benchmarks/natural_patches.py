@@ -312,6 +312,7 @@ def save_filters(filters, patch_size, filename, title):
     except ImportError:  # pragma: no cover - matplotlib is an optional extra
         return
     fig = plot_filters(filters, (patch_size, patch_size), n_filters=64, title=title)
+    RESULTS.mkdir(parents=True, exist_ok=True)  # results/ is not in a fresh checkout
     fig.savefig(RESULTS / filename, dpi=80)
     plt.close(fig)
 

@@ -54,7 +54,8 @@ def test_natural_patches_whitening_and_a_tiny_run(tmp_path, monkeypatch):
     X, X_test, _dewhiten = natural_patches.whitened_patches(4, 3000, 500)
     assert X.shape == (3000, 15) and X_test.shape == (500, 15)  # the DC direction is dropped
     np.testing.assert_allclose(np.cov(X, rowvar=False), np.eye(15), atol=1e-8)
-    monkeypatch.setattr(natural_patches, "RESULTS", tmp_path)
+    results = tmp_path / "results"  # not there yet, as in a fresh checkout
+    monkeypatch.setattr(natural_patches, "RESULTS", results)
     monkeypatch.setattr(_likelihood, "AIS_MAX_DOUBLINGS", 0)  # a smoke test: one AIS run per model
     natural_patches.main(
         [
@@ -72,13 +73,13 @@ def test_natural_patches_whitening_and_a_tiny_run(tmp_path, monkeypatch):
             "5",
         ]
     )
-    text = (tmp_path / "natural_patches.txt").read_text()
+    text = (results / "natural_patches.txt").read_text()
     assert "Gaussian (whitening)" in text and "anchored init" in text and "best:" in text
     assert "scale mixture (contrast only" in text and "ICA, Laplace sources" in text
     assert "Contrast taken out: 4x4 patches" in text
     assert "Do edges win? 5x5 patches (D = 24)" in text and "FastICA's filters" in text
     for figure in ("filters", "edges", "from_ica", "from_random"):
-        assert (tmp_path / f"natural_patches_{figure}.png").stat().st_size > 0
+        assert (results / f"natural_patches_{figure}.png").stat().st_size > 0
 
 
 def test_a_start_at_given_weights_begins_where_fit_would_but_for_the_weights():
