@@ -86,3 +86,59 @@ def test_float64_on_mps_is_computed_in_float32_with_a_device_warning():
     assert _device.compute_dtype(np.float32, torch.device("cpu")) == torch.float32
     assert _device.compute_dtype(np.float64, torch.device("cpu")) == torch.float64
     assert issubclass(DeviceWarning, UserWarning)
+
+
+def test_onednn_products_set_the_mode_only_within_the_block():
+    matmul = torch.backends.mkldnn.matmul
+    before = matmul.fp32_precision
+    with pytest.raises(RuntimeError, match="inside"):
+        with _device.onednn_products():
+            assert matmul.fp32_precision == "bf16"
+            raise RuntimeError("inside")
+    assert matmul.fp32_precision == before
+
+
+def test_the_probe_tells_float32_products_from_bfloat16_ones():
+    assert _device.computes_in_float32(torch.mm)
+    assert not _device.computes_in_float32(lambda a, b: (a.bfloat16() @ b.bfloat16()).float())
+    assert not _device.computes_in_float32(lambda a, b: (a @ b) * (1 + 1e-4))
+    # whatever it finds here, onednn's products under the mode are what it says
+    if _device.onednn_float32_is_exact():
+        with _device.onednn_products():
+            assert _device.computes_in_float32(torch.mm)
+
+
+@pytest.mark.parametrize("exact", [True, False])
+def test_training_products_only_for_large_float32_cpu_models_where_exact(monkeypatch, exact):
+    monkeypatch.setattr(_device, "onednn_float32_is_exact", lambda: exact)
+    cpu, large = torch.device("cpu"), _device.ONEDNN_MIN_WEIGHTS
+
+    def mode(*args):
+        with _device.training_products(*args):
+            return torch.backends.mkldnn.matmul.fp32_precision
+
+    before = torch.backends.mkldnn.matmul.fp32_precision
+    assert mode(cpu, torch.float32, large) == ("bf16" if exact else before)
+    assert mode(cpu, torch.float32, large - 1) == before
+    assert mode(cpu, torch.float64, large) == before
+    assert mode(torch.device("cuda"), torch.float32, large) == before
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_a_fit_trains_under_the_products_it_chose_and_restores_the_mode(monkeypatch, dtype):
+    from sklearn_grbm import _training
+
+    seen, run_epoch = [], _training.run_epoch
+
+    def recording(*args, **kwargs):
+        seen.append(torch.backends.mkldnn.matmul.fp32_precision)
+        return run_epoch(*args, **kwargs)
+
+    monkeypatch.setattr(_training, "run_epoch", recording)
+    monkeypatch.setattr(_device, "onednn_float32_is_exact", lambda: True)
+    before = torch.backends.mkldnn.matmul.fp32_precision
+    X = np.random.default_rng(0).normal(size=(64, 2**10)).astype(dtype)
+    rbm = GaussianBernoulliRBM(n_components=32, n_iter=2, random_state=0).fit(X)
+    assert seen == (["bf16"] * 2 if dtype == np.float32 else [before] * 2)
+    assert torch.backends.mkldnn.matmul.fp32_precision == before
+    assert np.all(np.isfinite(rbm.components_))
