@@ -228,6 +228,10 @@ class GaussianBernoulliRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Ba
     device : str or torch.device, default="auto"
         ``"auto"``: CUDA, then Apple's MPS, then the CPU; or a torch device
         string. An explicit device that is not there raises a ``ValueError``.
+        On the CPU, float32 training of models of 2^15 weights and more
+        (``n_components * n_features``) runs its products on oneDNN's float32
+        kernels where they are float32 here (the user guide's "Devices"):
+        process-wide while each epoch runs.
     out_of_core : bool or "auto", default="auto"
         Whether to leave the training data in host memory (or on disk) and
         copy each minibatch to the device. ``"auto"``: on an accelerator,

@@ -142,3 +142,12 @@ def test_a_fit_trains_under_the_products_it_chose_and_restores_the_mode(monkeypa
     assert seen == (["bf16"] * 2 if dtype == np.float32 else [before] * 2)
     assert torch.backends.mkldnn.matmul.fp32_precision == before
     assert np.all(np.isfinite(rbm.components_))
+
+
+def test_fits_on_onednn_products_are_the_same_bit_for_bit():
+    X = np.random.default_rng(1).normal(size=(96, 2**10)).astype(np.float32)
+    assert 32 * X.shape[1] >= _device.ONEDNN_MIN_WEIGHTS
+    first, second = (
+        GaussianBernoulliRBM(n_components=32, n_iter=2, random_state=3).fit(X) for _ in range(2)
+    )
+    assert_same_model(first, second)
