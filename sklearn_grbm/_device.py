@@ -183,9 +183,10 @@ def computes_in_float32(multiply):
 @functools.cache
 def onednn_float32_is_exact():
     """Whether oneDNN's products (:func:`onednn_products`) compute in float32
-    on this machine. Where they would round to bfloat16 (AMX), training keeps
-    MKL's."""
-    if not torch.backends.mkldnn.is_available():
+    on this machine. Where they would round to bfloat16 (AMX), or where torch
+    has no such setting (older releases), training keeps MKL's."""
+    matmul = getattr(torch.backends.mkldnn, "matmul", None)  # absent from older torch
+    if not (torch.backends.mkldnn.is_available() and hasattr(matmul, "fp32_precision")):
         return False
 
     def multiply(a, b):

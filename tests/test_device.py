@@ -151,3 +151,18 @@ def test_fits_on_onednn_products_are_the_same_bit_for_bit():
         GaussianBernoulliRBM(n_components=32, n_iter=2, random_state=3).fit(X) for _ in range(2)
     )
     assert_same_model(first, second)
+
+
+def test_no_onednn_products_where_torch_has_no_such_setting(monkeypatch):
+    class OldMkldnn:  # older torch: no backends.mkldnn.matmul
+        @staticmethod
+        def is_available():
+            return True
+
+    monkeypatch.setattr(torch.backends, "mkldnn", OldMkldnn)
+    _device.onednn_float32_is_exact.cache_clear()
+    try:
+        assert not _device.onednn_float32_is_exact()
+    finally:
+        monkeypatch.undo()
+        _device.onednn_float32_is_exact.cache_clear()
