@@ -1,9 +1,6 @@
-"""Choosing the torch device and dtype, moving arrays there and back,
-deciding whether training data is streamed to the device (out-of-core), and
-which kernels the CPU's float32 products run on."""
+"""Choosing the torch device and dtype, moving arrays there and back, and
+deciding whether training data is streamed to the device (out-of-core)."""
 
-import contextlib
-import functools
 import mmap
 import warnings
 
@@ -132,78 +129,3 @@ def should_stream(out_of_core, X, device, memory_mapped):
         free, _ = torch.cuda.mem_get_info(device)
         return X.nbytes > 0.5 * free
     return False
-
-
-#: Training on the CPU in float32 with at least this many weights
-#: (``n_components * n_features``) runs its products on oneDNN's kernels where
-#: they compute in float32 (:func:`onednn_float32_is_exact`). On the
-#: development machine (an AMD EPYC with AVX-512, torch's CPU build, 2
-#: threads) the three CD products of a minibatch take 0.44 to 0.62 times as
-#: long as with the default (MKL) from 39,200 weights (50 hidden units on 784
-#: columns) up, 0.79 at 7,840, but 1.4 to 1.7 times as long at the digits'
-#: 16,384 and below on small minibatches, where oneDNN's call costs more.
-ONEDNN_MIN_WEIGHTS = 2**15
-
-#: The probe's relative error above which oneDNN's products are not float32:
-#: float32 products of 784 terms err by about 1e-7 of the largest, bfloat16
-#: inputs by about 4e-3.
-ONEDNN_FLOAT32_TOLERANCE = 1e-5
-
-
-@contextlib.contextmanager
-def onednn_products():
-    """Within the block, float32 products on the CPU go to oneDNN.
-
-    torch sends them there only when they may convert their inputs to
-    bfloat16 (``torch.backends.mkldnn.matmul.fp32_precision = "bf16"``);
-    oneDNN does so only on CPUs with AMX, and on others runs its own float32
-    kernels, faster than MKL's on some. Process-wide while the block runs
-    (restored after): other threads' products run there too.
-    """
-    matmul = torch.backends.mkldnn.matmul
-    previous = matmul.fp32_precision
-    matmul.fp32_precision = "bf16"
-    try:
-        yield
-    finally:
-        matmul.fp32_precision = previous
-
-
-def computes_in_float32(multiply):
-    """Whether ``multiply(a, b)`` of float32 matrices (a product of a CD
-    minibatch's shape) is as exact as float32, against float64."""
-    generator = torch.Generator().manual_seed(0)
-    a = torch.randn(128, 784, generator=generator)
-    b = torch.randn(784, 256, generator=generator)
-    exact = a.double() @ b.double()
-    error = float((multiply(a, b).double() - exact).abs().max() / exact.abs().max())
-    return error < ONEDNN_FLOAT32_TOLERANCE
-
-
-@functools.cache
-def onednn_float32_is_exact():
-    """Whether oneDNN's products (:func:`onednn_products`) compute in float32
-    on this machine. Where they would round to bfloat16 (AMX), or where torch
-    has no such setting (older releases), training keeps MKL's."""
-    matmul = getattr(torch.backends.mkldnn, "matmul", None)  # absent from older torch
-    if not (torch.backends.mkldnn.is_available() and hasattr(matmul, "fp32_precision")):
-        return False
-
-    def multiply(a, b):
-        with onednn_products():
-            return a @ b
-
-    return computes_in_float32(multiply)
-
-
-def training_products(device, dtype, n_weights):
-    """The context a fit's epochs run in: :func:`onednn_products` on the CPU in
-    float32 for models of ONEDNN_MIN_WEIGHTS weights or more where oneDNN
-    computes in float32, else nothing changed."""
-    use = (
-        device.type == "cpu"
-        and dtype == torch.float32
-        and n_weights >= ONEDNN_MIN_WEIGHTS
-        and onednn_float32_is_exact()
-    )
-    return onednn_products() if use else contextlib.nullcontext()

@@ -26,7 +26,6 @@ from ._device import (
     should_stream,
     to_numpy,
     to_tensor,
-    training_products,
 )
 from ._functional import (
     RBMParams,
@@ -228,10 +227,6 @@ class GaussianBernoulliRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Ba
     device : str or torch.device, default="auto"
         ``"auto"``: CUDA, then Apple's MPS, then the CPU; or a torch device
         string. An explicit device that is not there raises a ``ValueError``.
-        On the CPU, float32 training of models of 2^15 weights and more
-        (``n_components * n_features``) runs its products on oneDNN's float32
-        kernels where they are float32 here (the user guide's "Devices"):
-        process-wide while each epoch runs.
     out_of_core : bool or "auto", default="auto"
         Whether to leave the training data in host memory (or on disk) and
         copy each minibatch to the device. ``"auto"``: on an accelerator,
@@ -540,24 +535,22 @@ class GaussianBernoulliRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Ba
         modes = state.get("modes")  # absent from states saved before 2026-12-06
         if modes is not None:
             modes = to_tensor(modes, device, dtype, copy=True)
-        n_weights = self.n_components * X.shape[1]
         for epoch in range(n_iter_start, n_iter_start + n_epochs):
             start = time.perf_counter()
             generator = make_generator(device, epoch_seed(state["seed"], epoch))
             on_batch = _monitor.progress_printer(name, epoch + 1) if self.verbose > 1 else None
             epoch_config = config.at_epoch(epoch)
-            with training_products(device, dtype, n_weights):
-                squared_error, chains, modes = _training.run_epoch(
-                    rows,
-                    params,
-                    opt_state,
-                    chains,
-                    epoch_config,
-                    generator,
-                    log_sigma_floor=log_sigma_floor,
-                    modes=modes,
-                    on_batch=on_batch,
-                )
+            squared_error, chains, modes = _training.run_epoch(
+                rows,
+                params,
+                opt_state,
+                chains,
+                epoch_config,
+                generator,
+                log_sigma_floor=log_sigma_floor,
+                modes=modes,
+                on_batch=on_batch,
+            )
             gap = _monitor.free_energy_gap(params, rows, held_out)
             record = _monitor.epoch_record(
                 squared_error,
