@@ -161,9 +161,8 @@ def log_partition_exact(params, *, max_batch_elements=2**22):
     partial = []
     for h in hidden_states(W, max_batch_elements):
         if shift is None:
-            shift, terms = (
-                torch.empty(h.shape[0], W.shape[1], dtype=W.dtype, device=W.device) for _ in "ab"
-            )
+            shift = torch.empty(h.shape[0], W.shape[1], dtype=W.dtype, device=W.device)
+            terms = torch.empty_like(shift)
         n = h.shape[0]
         torch.mm(h, W, out=shift[:n])
         log_weights = hidden_state_log_weights(h, params, shift[:n], inv_var=inv_var, out=terms[:n])
