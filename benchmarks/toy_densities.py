@@ -6,6 +6,7 @@
     python benchmarks/toy_densities.py --mode-weights  # what the samplers do to the modes (~15 min)
     python benchmarks/toy_densities.py --only defaults # the configurations named so (no ICA)
     python benchmarks/toy_densities.py --only defaults --seeds 7 8 9  # other draws
+    python benchmarks/toy_densities.py --only AIS --rows 2000 --save toy_2000_rows.txt  # few rows
     python benchmarks/toy_densities.py --trace 9  # the defaults at lr 1e-2, every 3 epochs
     python benchmarks/toy_densities.py --trace 9 --schedule constant  # with a constant step
 
@@ -239,9 +240,10 @@ def run_ica(seeds, configs, say):
     return ratios
 
 
-def run_three_gaussians(seeds, configs, say):
+def run_three_gaussians(seeds, configs, say, n_rows=20000):
     say(
-        "Three unit Gaussians, 64 hidden units, held-out NLL in nats (optimum 3.94, one Gaussian 5.84)"
+        f"Three unit Gaussians, 64 hidden units, {n_rows} training rows, held-out NLL in nats "
+        "(optimum 3.94, one Gaussian 5.84)"
     )
     say(
         f"{'configuration':<44} "
@@ -252,7 +254,7 @@ def run_three_gaussians(seeds, configs, say):
     for name, params in configs.items():
         cells, values, start = [], [], time.perf_counter()
         for seed in seeds:
-            X_train, X_test = three_gaussians(20000, 10 + seed), three_gaussians(20000, 100 + seed)
+            X_train, X_test = three_gaussians(n_rows, 10 + seed), three_gaussians(20000, 100 + seed)
             rbm = GaussianBernoulliRBM(n_components=64, n_iter=30, random_state=seed, **params).fit(
                 X_train
             )
@@ -281,6 +283,12 @@ def main(argv=None):
         "--only", metavar="TEXT", help="only the configurations whose name contains TEXT"
     )
     parser.add_argument("--seeds", type=int, nargs="+", help="the draws (default 0 1 2)")
+    parser.add_argument(
+        "--rows", type=int, default=20000, help="the three Gaussians' training rows (20000)"
+    )
+    parser.add_argument(
+        "--save", default="toy_densities.txt", help="the results file's name (toy_densities.txt)"
+    )
     parser.add_argument(
         "--trace",
         metavar="SEED",
@@ -356,8 +364,8 @@ def main(argv=None):
         mode_configs = {
             key: mode_configs[key] for key in ("CD-1", "recipe: CD-20, lr 3e-3, not standardised")
         }
-    run_three_gaussians(seeds, chosen(mode_configs), say)
-    say.save(RESULTS / "toy_densities.txt")
+    run_three_gaussians(seeds, chosen(mode_configs), say, n_rows=args.rows)
+    say.save(RESULTS / args.save)
 
 
 if __name__ == "__main__":

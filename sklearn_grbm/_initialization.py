@@ -49,6 +49,17 @@ SMALL_MODEL_MAX_COMPONENTS = 10
 #: deviations of the (standardised) data.
 SMALL_MODEL_ROW_NORM = 2.0
 
+#: A learned sigma of an annealed fit (``sampler="ais"``: many hidden units on
+#: one or two columns) starts at this fraction of ``sigma``. At the data's
+#: spread, with W small, the model sits at the Gaussian's saddle point: the
+#: data have no variance left over for W to explain, so W's gradient vanishes
+#: to first order and the fit leaves the Gaussian only as updates add up. On
+#: 20,000 rows (157 updates an epoch) it left within 6 epochs; on 2,000 (50
+#: updates) no fit of the three Gaussians did in 30 epochs at lr 1e-2 (the user
+#: guide's "Well separated modes"). Narrower than the data, the model has
+#: variance to explain from the first update.
+AIS_SIGMA_START = 0.5
+
 
 def is_small_model(n_components, standardize):
     """Whether the ``"auto"`` options treat the model as small (see above)."""
@@ -187,7 +198,8 @@ def initial_state(
     sigma floor. ``random_state`` is a RandomState, from which the weights and
     then the fit's seed are drawn; ``sampler`` (resolved) is the one that
     will train, which decides whether the visible biases start centred (and,
-    with ``learn_sigma``, sigma below ``sigma`` by the spread of the means).
+    with ``learn_sigma``, sigma below ``sigma`` by the spread of the means)
+    and whether a learned sigma starts at AIS_SIGMA_START of ``sigma``.
     """
     n_features = X.shape[1]
     statistics = (X.shape[0], *column_statistics(X))
@@ -205,6 +217,8 @@ def initial_state(
     if not isinstance(weight_init, str):
         W = W / scaling.scale  # given in the data's units
     log_sigma = np.full(n_features, math.log(sigma))
+    if learn_sigma and sampler == "ais":
+        log_sigma += math.log(AIS_SIGMA_START)
     centred = standardize and hidden_bias_init == "zeros" and sampler == "cd"
     b = centred_visible_biases(W) if centred else np.zeros(n_features)
     if centred and learn_sigma:

@@ -206,6 +206,21 @@ def test_standardised_start_is_centred_on_the_data_and_close_to_its_gaussian():
     assert_allclose(ais.intercept_visible_, mean, rtol=1e-12)
 
 
+def test_annealed_fits_start_a_learned_sigma_at_half_the_columns_spread():
+    # Off the Gaussian's saddle (W's gradient vanishes where sigma is the
+    # data's spread and W is small); a fixed sigma stays where it is set.
+    X = Xdigits[:, 20:22] * 3.0 + 1.0
+    std = X.std(axis=0)
+    ais = GaussianBernoulliRBM(n_components=32, n_iter=0, random_state=0).fit(X)
+    assert_allclose(ais.sigma_, 0.5 * std, rtol=1e-9)
+    wide = GaussianBernoulliRBM(n_components=32, n_iter=0, sigma=2.0, random_state=0).fit(X)
+    assert_allclose(wide.sigma_, std, rtol=1e-9)
+    fixed = GaussianBernoulliRBM(n_components=32, n_iter=0, learn_sigma=False, random_state=0)
+    assert_allclose(fixed.fit(X).sigma_, std, rtol=1e-9)
+    cd = GaussianBernoulliRBM(n_components=32, n_iter=0, sampler="cd", random_state=0).fit(X)
+    assert np.all(cd.sigma_ > 0.6 * std)
+
+
 @pytest.mark.parametrize("loader", [load_wine, load_iris, load_diabetes])
 def test_defaults_on_small_tabular_data_start_and_stay_above_the_gaussian(loader):
     # ~100-300 rows: the start must not be below the Gaussian (sigma at the

@@ -146,13 +146,18 @@ def _three_blobs(n=600):
     return rng.normal(size=(n, 2)) + np.where(rng.uniform(size=(n, 1)) < 0.5, -4.0, 4.0)
 
 
-def test_auto_sigma_step_is_ten_learning_rates_when_annealing():
-    # "auto": 10 x learning_rate for "ais" (the default on few columns), the
-    # optimizer's one step otherwise (the test above, with CD).
+@pytest.mark.parametrize("learning_rate, sigma_step", [(5e-4, 5e-3), (2e-3, 1e-2), (3e-2, 1e-2)])
+def test_auto_sigma_step_is_ten_learning_rates_up_to_a_hundredth_when_annealing(
+    learning_rate, sigma_step
+):
+    # "auto": 10 x learning_rate for "ais" (the default on few columns), at
+    # most 1e-2; the optimizer's one step otherwise (the test above, with CD).
     X = _three_blobs()
-    params = dict(n_components=12, n_iter=2, learning_rate=2e-3, batch_size=100, random_state=0)
+    params = dict(
+        n_components=12, n_iter=2, learning_rate=learning_rate, batch_size=100, random_state=0
+    )
     auto = GaussianBernoulliRBM(**params).fit(X)
-    spelled = GaussianBernoulliRBM(sampler="ais", sigma_learning_rate=2e-2, **params).fit(X)
+    spelled = GaussianBernoulliRBM(sampler="ais", sigma_learning_rate=sigma_step, **params).fit(X)
     assert_array_equal(auto.components_, spelled.components_)
     assert_array_equal(auto.sigma_, spelled.sigma_)
     shared = GaussianBernoulliRBM(sampler="ais", sigma_learning_rate=None, **params).fit(X)
@@ -174,7 +179,8 @@ def test_step_schedule_is_the_spelled_out_drop_of_every_step(data, params):
     params = dict(params, n_iter=6, learning_rate=2e-3, batch_size=50, random_state=0)
     scheduled = GaussianBernoulliRBM(**params).fit(X)
     by_hand = GaussianBernoulliRBM(**dict(params, learning_rate_schedule="constant"))
-    sigma_step = None if data == "digits" else 10 * 2e-3  # "auto": 10 x when annealing
+    # "auto": 10 x when annealing, at most 1e-2
+    sigma_step = None if data == "digits" else min(10 * 2e-3, 1e-2)
     for epoch in range(6):
         if epoch == 4:
             low_sigma_step = None if sigma_step is None else sigma_step * 0.1

@@ -147,6 +147,18 @@ def test_defaults_fit_three_separated_gaussians_and_weigh_them(learning_rate, se
     assert min(masses[:3]) > 0.15, masses  # and none of them starved
 
 
+def test_defaults_leave_the_single_gaussian_on_few_rows_at_a_large_learning_rate():
+    # 2,000 rows are 50 minibatches of 40 an epoch: with sigma started at the
+    # data's spread and its step at 10 x lr 1e-2, every such fit stayed at the
+    # single Gaussian (5.85) for 30 epochs; from half the spread, with a step
+    # of at most 1e-2, seeds 0 to 2 end at 4.09 to 4.14.
+    X_train = toy_densities.three_gaussians(2000, 13)
+    X_test = toy_densities.three_gaussians(20000, 103)
+    rbm = GaussianBernoulliRBM(n_components=64, n_iter=30, learning_rate=1e-2, random_state=3)
+    nll = -toy_densities.grid_log_likelihood(rbm.fit(X_train), X_test)
+    assert nll < 4.3, nll  # optimum 3.94, one Gaussian 5.84
+
+
 def test_features_of_the_fashion_images_feed_a_classifier():
     # The design card's feature-extractor use, on the embedded FashionMNIST
     # images and their labels: a Pipeline of the defaults and LogisticRegression.
