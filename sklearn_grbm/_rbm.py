@@ -158,12 +158,15 @@ class GaussianBernoulliRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Ba
         Initial (or fixed) standard deviation of the visible units: in units
         of each column's standard deviation when ``standardize``, in the
         data's units otherwise. A learned sigma with the centred start (see
-        ``hidden_bias_init``) starts below it by the spread of the means.
+        ``hidden_bias_init``) starts below it by the spread of the means, and
+        with the ``"ais"`` sampler at half of it (off the Gaussian's saddle
+        point, where W's gradient vanishes).
     sigma_learning_rate : float, "auto" or None, default="auto"
         Step size for the log standard deviations; None: ``learning_rate``.
-        ``"auto"``: ``10 * learning_rate`` with the ``"ais"`` sampler (sigma
-        has to fall from the data's spread to the width of separated modes,
-        once W has grown), ``learning_rate`` otherwise.
+        ``"auto"``: ``10 * learning_rate``, at most 1e-2, with the ``"ais"``
+        sampler (sigma has to fall to the width of separated modes once W has
+        grown; a larger step swings it by more than a minibatch's noise
+        allows), ``learning_rate`` otherwise.
     max_update_norm : float or None, default=None
         If set, each step's change of each row of W is scaled down to at most
         this L2 norm.

@@ -132,8 +132,9 @@ def test_defaults_and_recipe_reach_the_best_4_unit_grbm_on_2d_ica(seed):
     ],
 )
 def test_defaults_fit_three_separated_gaussians_and_weigh_them(learning_rate, seed):
-    # 64 units on 2 columns: "auto" anneals (AIS, 100 steps) with sigma's step
-    # at 10 x learning_rate and both steps a tenth after epoch 20.
+    # 64 units on 2 columns: "auto" anneals (AIS, 100 steps), sigma starting at
+    # half the spread, its step at 10 x learning_rate up to 1e-2, and both
+    # steps a tenth after epoch 20.
     X_train = toy_densities.three_gaussians(20000, 10 + seed)
     X_test = toy_densities.three_gaussians(20000, 100 + seed)
     rbm = GaussianBernoulliRBM(
