@@ -767,6 +767,20 @@ def test_auto_batch_size_is_50_minibatches_an_epoch_within_16_to_128_rows(
     assert resolve_batch_size(7, n_samples, standardize) == 7
 
 
+@pytest.mark.parametrize("n_samples, expected", [(1000, 16), (2000, 20), (5000, 50), (20000, 128)])
+def test_auto_batch_size_is_100_minibatches_an_epoch_when_annealing(n_samples, expected):
+    from sklearn_grbm._training import TrainingConfig, resolve_batch_size
+
+    assert resolve_batch_size("auto", n_samples, True, "ais") == expected
+    assert resolve_batch_size("auto", n_samples, False, "ais") == 128
+    # 64 units on 2 columns anneal by default; 256 units on 2 columns use CD.
+    params = GaussianBernoulliRBM(n_components=64).get_params()
+    assert TrainingConfig.from_params(params, n_samples, 2).batch_size == expected
+    params = GaussianBernoulliRBM(n_components=256).get_params()
+    expected_cd = resolve_batch_size("auto", n_samples, True)
+    assert TrainingConfig.from_params(params, n_samples, 2).batch_size == expected_cd
+
+
 @pytest.mark.parametrize("validation_fraction", [0.0, 0.2])
 def test_the_defaults_train_with_the_batch_size_auto_resolves_to(validation_fraction):
     # 1,000 rows (800 after holding out a fifth): 20 and 16 rows a minibatch
