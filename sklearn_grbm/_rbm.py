@@ -72,9 +72,11 @@ class GaussianBernoulliRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Ba
         and at most 128, so that an epoch is 50 updates on data of 800 to
         6,400 rows (Adam moves the parameters by about ``learning_rate`` an
         update: at 128 rows, 25 epochs of 1,257 digits are 250 updates and
-        leave the model near its start); otherwise the seed notebook's 128.
-        ``n_samples`` is the rows of each :meth:`fit` or :meth:`partial_fit`
-        call, less any ``validation_fraction``.
+        leave the model near its start), ``ceil(n_samples / 100)`` with the
+        ``"ais"`` sampler, whose updates cost about the same on fewer rows;
+        otherwise the seed notebook's 128. ``n_samples`` is the rows of each
+        :meth:`fit` or :meth:`partial_fit` call, less any
+        ``validation_fraction``.
     n_iter : int, default=25
         Passes over the training data (epochs) in :meth:`fit`.
     n_gibbs_steps : int or "auto", default="auto"
