@@ -72,9 +72,10 @@ class GaussianBernoulliRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Ba
         and at most 128, so that an epoch is 50 updates on data of 800 to
         6,400 rows (Adam moves the parameters by about ``learning_rate`` an
         update: at 128 rows, 25 epochs of 1,257 digits are 250 updates and
-        leave the model near its start), ``ceil(n_samples / 100)`` with the
-        ``"ais"`` sampler, whose updates cost about the same on fewer rows;
-        otherwise the seed notebook's 128. ``n_samples`` is the rows of each
+        leave the model near its start), ``ceil(n_samples / 100)``, 8 to 128,
+        with the ``"ais"`` sampler, whose updates anneal at least 128 chains
+        however few the rows and so cost the same on fewer rows; otherwise
+        the seed notebook's 128. ``n_samples`` is the rows of each
         :meth:`fit` or :meth:`partial_fit` call, less any
         ``validation_fraction``.
     n_iter : int, default=25
@@ -97,7 +98,8 @@ class GaussianBernoulliRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Ba
         states enumerated (at most 12 hidden units), so each update follows
         the likelihood's own gradient. ``"ais"``: annealed importance
         sampling, chains started afresh from the W = 0 model and annealed to
-        it in ``n_gibbs_steps`` tempered Gibbs steps, their draws weighted by
+        it in ``n_gibbs_steps`` tempered Gibbs steps (at least 128 chains an
+        update, one a row on larger minibatches), their draws weighted by
         their importance weights: unlike chains started at the data, they
         reach separated modes in the model's own proportions (unbiased as the
         annealing lengthens; useless where the weights degenerate, as on

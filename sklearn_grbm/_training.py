@@ -249,9 +249,22 @@ def with_mode_negatives(negative, modes, p_pos, params, generator, *, inv_var=No
     )
 
 
+#: Annealed training (``sampler="ais"``) draws at least this many chains an
+#: update, whatever the minibatch's rows: the importance weights normalise
+#: over the chains, and a few chains weigh the modes by chance. On 1,000 rows
+#: of the three Gaussians, 10 a minibatch, chains as many as the rows left
+#: one fit of three at lr 1e-2 at the single Gaussian (5.85 nats), 64 chains
+#: too, 128 none (3.99 to 4.12 at lr 1e-3 and 1e-2). An update then costs
+#: what it does on large data (128 rows a minibatch), about twice 20 chains'.
+AIS_TRAINING_CHAINS = 128
+
+
 class Sampler(NamedTuple):
     kernel: str
     persistent: bool
+    #: Chains an update at least (a fresh start each time, so only their
+    #: number matters), or None: one chain per row of the minibatch.
+    min_chains: int | None = None
 
 
 #: ``sampler=...``: the negative phase of training, a kernel and where it starts.
@@ -261,7 +274,7 @@ SAMPLERS = {
     "pt": Sampler("pt", persistent=True),
     "langevin": Sampler("langevin", persistent=False),
     "exact": Sampler("exact", persistent=False),
-    "ais": Sampler("ais", persistent=False),
+    "ais": Sampler("ais", persistent=False, min_chains=AIS_TRAINING_CHAINS),
 }
 
 #: ``sampler="exact"`` enumerates at most this many hidden states (M <= 12);
@@ -335,12 +348,15 @@ def resolve_sigma_learning_rate(value, sampler, learning_rate):
 #: of AUTO_BATCH_SIZE_RANGE rows at least and at most.
 AUTO_BATCHES_PER_EPOCH = 50
 AUTO_BATCH_SIZE_RANGE = (16, 128)
-#: ... and this many when annealing (``sampler="ais"``): an update's 100
-#: annealed steps of a few small products cost about as much on 20 rows as
-#: on 40, and those fits are short of updates, not of rows. On 2,000 rows of
-#: the three Gaussians at lr 1e-3, 50 minibatches of 40 ended at 5.27, 4.23
-#: and 4.92 nats, 100 of 20 at 4.14, 4.09 and 4.13 (a third more time).
+#: ... and this many, of AIS_BATCH_SIZE_RANGE rows, when annealing
+#: (``sampler="ais"``): an update anneals AIS_TRAINING_CHAINS chains however
+#: few its rows, and those fits are short of updates, not of rows. On 2,000
+#: rows of the three Gaussians at lr 1e-3, 50 minibatches of 40 ended at
+#: 5.27, 4.23 and 4.92 nats, 100 of 20 at 4.14, 4.09 and 4.13; on 1,000 rows
+#: 63 minibatches of 16 (the floor of 16) at 4.75, 4.16 and 4.30, 100 of 10
+#: at 4.12, 4.07 and 4.09 (128 chains each).
 AIS_BATCHES_PER_EPOCH = 100
+AIS_BATCH_SIZE_RANGE = (8, 128)
 
 
 def resolve_batch_size(batch_size, n_samples, standardize, sampler="cd"):
@@ -352,14 +368,17 @@ def resolve_batch_size(batch_size, n_samples, standardize, sampler="cd"):
     per update, so at a fixed batch size an epoch of 1,257 digits (10
     updates) trains a tenth of what an epoch of 12,800 images does, and 25
     epochs leave small data near the start (the user guide's "Batch size").
-    With ``sampler="ais"`` (resolved) it is AIS_BATCHES_PER_EPOCH minibatches.
+    With ``sampler="ais"`` (resolved) it is AIS_BATCHES_PER_EPOCH minibatches
+    of AIS_BATCH_SIZE_RANGE rows.
     """
     if batch_size != "auto":
         return int(batch_size)
     low, high = AUTO_BATCH_SIZE_RANGE
     if not standardize:
         return high
-    n_batches = AIS_BATCHES_PER_EPOCH if sampler == "ais" else AUTO_BATCHES_PER_EPOCH
+    n_batches = AUTO_BATCHES_PER_EPOCH
+    if sampler == "ais":
+        n_batches, (low, high) = AIS_BATCHES_PER_EPOCH, AIS_BATCH_SIZE_RANGE
     return int(min(high, max(low, math.ceil(n_samples / n_batches))))
 
 
@@ -651,6 +670,8 @@ def run_epoch(
             start, p_start = (v_pos if chains is None else chains), None
         else:
             start, p_start = v_pos, p_pos
+            if sampler.min_chains is not None and v_pos.shape[0] < sampler.min_chains:
+                start = v_pos.new_empty((sampler.min_chains, n_features))
         negative = kernel(
             start,
             params,

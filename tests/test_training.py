@@ -767,8 +767,12 @@ def test_auto_batch_size_is_50_minibatches_an_epoch_within_16_to_128_rows(
     assert resolve_batch_size(7, n_samples, standardize) == 7
 
 
-@pytest.mark.parametrize("n_samples, expected", [(1000, 16), (2000, 20), (5000, 50), (20000, 128)])
-def test_auto_batch_size_is_100_minibatches_an_epoch_when_annealing(n_samples, expected):
+@pytest.mark.parametrize(
+    "n_samples, expected", [(300, 8), (1000, 10), (2000, 20), (5000, 50), (20000, 128)]
+)
+def test_auto_batch_size_is_100_minibatches_an_epoch_of_8_to_128_rows_when_annealing(
+    n_samples, expected
+):
     from sklearn_grbm._training import TrainingConfig, resolve_batch_size
 
     assert resolve_batch_size("auto", n_samples, True, "ais") == expected
@@ -779,6 +783,32 @@ def test_auto_batch_size_is_100_minibatches_an_epoch_when_annealing(n_samples, e
     params = GaussianBernoulliRBM(n_components=256).get_params()
     expected_cd = resolve_batch_size("auto", n_samples, True)
     assert TrainingConfig.from_params(params, n_samples, 2).batch_size == expected_cd
+
+
+@pytest.mark.parametrize("batch_size, n_chains", [(10, 128), (128, 128), (200, 200)])
+def test_annealed_training_draws_128_chains_however_few_the_rows(monkeypatch, batch_size, n_chains):
+    # The importance weights normalise over the chains: a minibatch of 10 rows
+    # still weighs the negative phase over 128 annealed chains, a larger one
+    # over one chain per row.
+    from sklearn_grbm import _training
+
+    seen = []
+    kernel = _training.KERNELS["ais"]
+
+    def spy(chains, params, *args, **kwargs):
+        negative = kernel(chains, params, *args, **kwargs)
+        seen.append((chains.shape[0], negative.v.shape[0], float(negative.weights.sum())))
+        return negative
+
+    monkeypatch.setitem(_training.KERNELS, "ais", spy)
+    X = np.random.default_rng(0).normal(size=(400, 2))
+    GaussianBernoulliRBM(
+        n_components=4, sampler="ais", n_gibbs_steps=5, batch_size=batch_size, n_iter=1
+    ).fit(X)
+    # 400 rows split evenly: 40 minibatches of 10, 4 of 100 or 2 of 200.
+    assert len(seen) == -(-400 // batch_size)
+    assert all(chains == drawn == n_chains for chains, drawn, _ in seen), seen[:3]
+    np.testing.assert_allclose([total for *_, total in seen], 1.0, rtol=1e-6)
 
 
 @pytest.mark.parametrize("validation_fraction", [0.0, 0.2])
