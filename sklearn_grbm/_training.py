@@ -252,9 +252,9 @@ def with_mode_negatives(negative, modes, p_pos, params, generator, *, inv_var=No
 #: Annealed training (``sampler="ais"``) draws at least this many chains an
 #: update, whatever the minibatch's rows: the importance weights normalise
 #: over the chains, and a few chains weigh the modes by chance. On 1,000 rows
-#: of the three Gaussians, 10 a minibatch, chains as many as the rows left
-#: one fit of three at lr 1e-2 at the single Gaussian (5.85 nats), 64 chains
-#: too, 128 none (3.99 to 4.12 at lr 1e-3 and 1e-2). An update then costs
+#: of the three Gaussians, 10 a minibatch, at lr 1e-2, one chain a row left
+#: all three fits at the single Gaussian (5.85 nats), 64 chains one of three,
+#: 128 none (3.99 to 4.12 at lr 1e-3 and 1e-2). An update then costs
 #: what it does on large data (128 rows a minibatch), about twice 20 chains'.
 AIS_TRAINING_CHAINS = 128
 
