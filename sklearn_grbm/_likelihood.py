@@ -186,6 +186,11 @@ def hidden_modes(params, starts, max_flips=None):
     convex quadratic in h, so its large states are where the model's mass
     can pile up far from the data, which AIS from the base model may miss.
 
+    Each flip updates the inputs by a row of the Gram matrix ``W W^T /
+    sigma^2`` (M x M, no product with the D columns); where no flip gains,
+    the inputs are recomputed exactly and the ascent goes on from any row
+    they still let rise, so the maxima are those of the exact inputs.
+
     Runs in the parameters' dtype (the states reached need no more: any
     set of distinct states bounds log Z); returns the distinct states
     reached (k, M), in that dtype.
@@ -195,17 +200,27 @@ def hidden_modes(params, starts, max_flips=None):
     spread = 0.5 * (W * W * inv_var).sum(dim=1)
     b_scaled = params.b * inv_var
     bias = params.c + W @ b_scaled
-    active = torch.arange(h.shape[0], device=h.device)  # the rows still climbing
+    gram = (W * inv_var) @ W.T
     max_flips = 2 * W.shape[0] if max_flips is None else max_flips
-    for _ in range(max_flips):
-        climbing = h[active]
-        inputs = torch.addmm(bias, (climbing @ W) * inv_var, W.T)
-        gains, best = ((1.0 - 2.0 * climbing) * inputs + spread).max(dim=1)
+    rows = torch.arange(h.shape[0], device=h.device)
+
+    def exact_inputs():
+        return torch.addmm(bias, (h @ W) * inv_var, W.T)
+
+    inputs, exact, flips = exact_inputs(), True, 0
+    while flips < max_flips:
+        gains, best = torch.addcmul(spread, 1.0 - 2.0 * h, inputs).max(dim=1)
         rising = gains > MODE_MIN_GAIN  # not 0: rounding could flip a unit back and forth
-        active, best = active[rising], best[rising]
-        if active.numel() == 0:
-            break
-        h[active, best] = 1.0 - h[active, best]
+        if not bool(rising.any()):
+            if exact:
+                break
+            inputs, exact = exact_inputs(), True
+            continue
+        # +1 or -1 in the rows that rise, 0 at the maxima reached
+        sign = (1.0 - 2.0 * h[rows, best]) * rising
+        h[rows, best] += sign
+        inputs.addcmul_(gram.index_select(0, best), sign[:, None])
+        exact, flips = False, flips + 1
     return torch.unique(h, dim=0)
 
 

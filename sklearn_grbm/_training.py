@@ -171,6 +171,10 @@ MODE_NEGATIVE_RANDOM_STARTS, MODE_CARRIED = 4, 8
 #: The first MODE_REFERENCE_ROWS rows of each minibatch, their hidden states
 #: thresholded, stand for the part of the model the data visit.
 MODE_REFERENCE_ROWS = 16
+#: On large data the ascent runs again every MODE_SEARCH_INTERVAL updates
+#: (from the heaviest modes so far): a mode that grows between two searches
+#: takes no part in the negatives until the next.
+MODE_SEARCH_INTERVAL = 50
 
 
 def resolve_mode_negatives(value, sampler, n_features, standardize, calibrated=False):
@@ -661,6 +665,8 @@ def run_epoch(
     if config.mode_negatives:
         modes = search_modes(params, modes, generator)
     for i, v_pos in enumerate(rows.minibatches(order, n_batches)):
+        if config.mode_negatives and i > 0 and i % MODE_SEARCH_INTERVAL == 0:
+            modes = search_modes(params, heaviest(modes, params, MODE_CARRIED), generator)
         if calibrate and i * config.batch_size < CALIBRATION_ROWS:
             calibration_rows.append(v_pos.clone())
         inv_var = params.inv_var

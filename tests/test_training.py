@@ -1012,6 +1012,52 @@ def test_mode_negatives_change_training_only_where_on():
         GaussianBernoulliRBM(mode_negatives="yes").fit(X)
 
 
+@pytest.mark.filterwarnings("ignore::sklearn_grbm.FitQualityWarning")
+@pytest.mark.parametrize("n_batches, n_searches", [(1, 1), (50, 1), (51, 2), (120, 3)])
+def test_the_hidden_modes_are_searched_every_50_updates(monkeypatch, n_batches, n_searches):
+    # Once at the epoch's start and again every MODE_SEARCH_INTERVAL
+    # updates, from the heaviest modes so far: on 60,000 patches (469
+    # updates an epoch) modes grown between two searches held most of the
+    # mass (held-out -6 and 84 nats after 25 epochs; 358 and 358 searching
+    # every 50).
+    from sklearn_grbm import _training
+
+    calls = []
+    search = _training.search_modes
+
+    def spy(params, carried, generator):
+        calls.append(None if carried is None else carried.shape)
+        return search(params, carried, generator)
+
+    monkeypatch.setattr(_training, "search_modes", spy)
+    X = np.hstack([Xdigits, Xdigits[:, ::-1]])[: 4 * n_batches]  # 128 columns: modes on
+    GaussianBernoulliRBM(
+        n_components=12, n_iter=1, batch_size=4, random_state=0, sampler="cd", calibrate_sigma=False
+    ).fit(X)
+    assert _training.MODE_SEARCH_INTERVAL == 50
+    assert len(calls) == n_searches
+    assert calls[0] is None  # the first epoch has nothing carried
+    assert all(shape[0] <= _training.MODE_CARRIED for shape in calls[1:])
+
+
+@pytest.mark.filterwarnings("ignore::sklearn_grbm.FitQualityWarning")
+def test_an_epoch_of_at_most_50_updates_searches_the_modes_once(monkeypatch):
+    # The same fit whatever the interval beyond the epoch's 50 updates (the
+    # defaults on up to 6,400 rows); 60 updates an epoch search twice.
+    from sklearn_grbm import _training
+
+    X = np.hstack([Xdigits, Xdigits[:, ::-1]])
+    params = dict(
+        n_components=12, n_iter=2, batch_size=4, random_state=0, sampler="cd", calibrate_sigma=False
+    )
+    fits = {}
+    for interval in (50, 10**9):
+        monkeypatch.setattr(_training, "MODE_SEARCH_INTERVAL", interval)
+        fits[interval] = [GaussianBernoulliRBM(**params).fit(X[: 4 * n]) for n in (50, 60)]
+    assert_same_model(fits[50][0], fits[10**9][0])
+    assert not np.array_equal(fits[50][1].components_, fits[10**9][1].components_)
+
+
 def test_mode_negatives_lift_the_image_likelihood_above_what_cd_alone_can_reach():
     # 2,500 FashionMNIST images, 200 units, 20 epochs. CD alone leaves most
     # of the mass on a few heavy hidden states: held-out 238 nats at most
