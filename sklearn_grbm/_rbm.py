@@ -190,7 +190,8 @@ class GaussianBernoulliRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Ba
         Whether each minibatch's negatives gain a draw from each hidden mode
         that outweighs the data's hidden states, weighted by its share of
         their mass. The modes are the local maxima of the hidden states'
-        weight (v integrated out) found by ascent at each epoch's start. CD's
+        weight (v integrated out) found by ascent at each epoch's start and
+        every 50 updates (from the heaviest so far). CD's
         chains, a step from the data, never weigh the model's heaviest states
         against the rest, and on images those pile up most of its mass (log Z
         hundreds of nats above what the data's states hold, which AIS misses

@@ -345,6 +345,20 @@ def test_more_epochs_benchmark_checks_within_its_tolerance(tmp_path, monkeypatch
     assert (tmp_path / "more_epochs_quick.txt").exists()
 
 
+def test_large_data_benchmark_compares_the_mode_search_intervals(tmp_path, monkeypatch):
+    from benchmarks import large_data
+    from sklearn_grbm import _training
+
+    monkeypatch.setattr(large_data, "RESULTS", tmp_path)
+    table = large_data.main(["--quick"])
+    assert _training.MODE_SEARCH_INTERVAL == 50  # restored
+    assert (tmp_path / "large_data_quick.txt").exists()
+    # 3,000 rows are 50 updates an epoch: every 50 updates is once an epoch, the same fit
+    for seed in (0, 1):
+        every, once = table["every 50 updates", seed], table["once an epoch", seed]
+        assert every[:3] == once[:3] and np.isfinite(every[0])
+
+
 def test_fit_warnings_benchmark_runs(tmp_path, monkeypatch):
     from benchmarks import fit_warnings
 

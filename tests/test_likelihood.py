@@ -89,6 +89,36 @@ def test_hidden_modes_are_local_maxima_and_bound_log_z_from_below(seed, scale):
     assert log_partition_lower_bound(torch_params(W, b, c, sigma), torch.tensor(starts)) <= bound
 
 
+def _reference_ascent(start, W, b, c, sigma, min_gain=1e-5):
+    """Greedy ascent in NumPy float64: flip the unit of largest gain while
+    it gains more than ``min_gain``, the weights by SPEC.md's formula."""
+    h = start.copy()
+    while True:
+        flips = np.tile(h, (len(h), 1))
+        flips[np.arange(len(h)), np.arange(len(h))] = 1.0 - h
+        gains = _reference_state_log_weights(flips, W, b, c, sigma)
+        gains -= _reference_state_log_weights(h[None], W, b, c, sigma)
+        j = int(np.argmax(gains))
+        if gains[j] <= min_gain:
+            return h
+        h[j] = 1.0 - h[j]
+
+
+@pytest.mark.parametrize("n_components, n_features, scale", [(12, 5, 3.0), (40, 30, 1.0)])
+def test_hidden_modes_climb_as_the_greedy_ascent_by_the_formula(n_components, n_features, scale):
+    # The ascent updates its inputs by Gram-matrix rows, flip by flip: it
+    # must reach the states one-best-flip-at-a-time reaches by SPEC.md's log
+    # weight, recomputed at every step.
+    W, b, c, sigma = ref.random_model(n_components, n_features, seed=4, scale=scale)
+    rng = np.random.RandomState(4)
+    starts = np.vstack(
+        [np.ones(n_components), np.zeros(n_components), rng.uniform(size=(12, n_components)) < 0.5]
+    ).astype(float)
+    modes = hidden_modes(torch_params(W, b, c, sigma), torch.tensor(starts)).numpy()
+    expected = np.unique([_reference_ascent(s, W, b, c, sigma) for s in starts], axis=0)
+    assert_array_equal(modes, expected)
+
+
 def test_log_partition_says_when_ais_misses_a_hidden_mode():
     # 40 units of one direction: a state's weight depends only on how many
     # are on, k, as c k + (w k)^2 / 2 (b = 0, sigma = 1), so log Z is a sum
